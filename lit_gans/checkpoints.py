@@ -1,0 +1,44 @@
+"""Loading lit_gans checkpoints safely: ``weights_only`` unpickling, and a model class chosen from the registry by
+the name stored in the checkpoint, never an import path taken from the file."""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+from lit_gans.commands import UserError
+from lit_gans.models import MODELS, GANModule
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """The checkpoint's dictionary, unpickled with ``weights_only=True``; a clear error for anything else."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint {path} does not exist: give the path of a .ckpt file (e.g. runs/.../last.ckpt)")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, OSError) as e:
+        raise UserError(f"{path} is not a readable PyTorch checkpoint ({type(e).__name__}); pass a .ckpt written by lit-gans fit") from e
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+        raise UserError(f"{path} is not a Lightning checkpoint (no state_dict); pass a .ckpt written by lit-gans fit")
+    return ckpt
+
+
+def load_model(path: str | Path, expected: Optional[type[GANModule]] = None) -> GANModule:
+    """Rebuilds the lit_gans model saved in ``path`` (hyper-parameters and weights), on the CPU, in eval mode."""
+    ckpt = read_checkpoint(path)
+    name = ckpt.get("lit_gans_model")
+    if name not in MODELS:
+        raise UserError(f"{path} was not written by a lit_gans model (found {name!r}); known models: {sorted(MODELS)}")
+    cls = MODELS[name]
+    if expected is not None and not issubclass(cls, expected):
+        raise UserError(f"{path} holds a {name} model, but this command needs a {expected.__name__} checkpoint")
+    # LightningCLI adds bookkeeping entries (``_class_path``, ``_instantiator``) that are not constructor arguments
+    hparams = {k: v for k, v in ckpt.get("hyper_parameters", {}).items() if not k.startswith("_")}
+    model = cls(**hparams)
+    model.load_state_dict(ckpt["state_dict"])
+    return model.eval()

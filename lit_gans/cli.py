@@ -1,0 +1,112 @@
+"""The ``lit-gans`` command.
+
+``fit``, ``validate``, ``test`` and ``predict`` are LightningCLI's, with the model and data chosen by name
+(``--model DCGAN --data Digits``) or by YAML (``-c experiments/dcgan/digits.yaml``); the data's sample shape and
+class count are linked into the model, so they are written once. The other subcommands (``sample``, ...) are
+small programs in :mod:`lit_gans.commands`, each on a checkpoint.
+
+Every error a user can cause (an unknown name or key, a missing file, data the network cannot take) ends the
+command with one line on stderr that says what to fix, and exit status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, NoReturn, Optional, Sequence
+
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from lit_gans.callbacks.samples import SampleGrid
+from lit_gans.commands import COMMANDS, UserError
+from lit_gans.data import DATAMODULES, GANDataModule
+from lit_gans.models import MODELS, GANModule
+
+LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
+
+
+class _OneLineErrorParser(LightningArgumentParser):
+    """jsonargparse's parser, printing a one-line error instead of the whole usage."""
+
+    def error(self, message: str, ex: Optional[Exception] = None) -> NoReturn:
+        raise UserError(_condense(message))
+
+
+def _condense(message: str) -> str:
+    """The first informative line of a (possibly nested, multi-line) jsonargparse message."""
+    lines = [ln.strip(" -") for ln in str(message).splitlines() if ln.strip(" -")]
+    head = lines[0] if lines else str(message)
+    detail = next((ln for ln in lines[1:] if not ln.startswith(("Subtypes", "Errors", "Given value"))), "")
+    return f"{head} {detail}".strip()
+
+
+class GANCLI(LightningCLI):
+    """LightningCLI with the lit_gans links, forced callbacks and one-line errors."""
+
+    def init_parser(self, **kwargs: Any) -> LightningArgumentParser:
+        kwargs.setdefault("dump_header", ["lit_gans"])
+        return _OneLineErrorParser(**kwargs)
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        # The data decides the shape of a sample and the number of classes; the model takes them from it.
+        parser.link_arguments("data.data_shape", "model.init_args.data_shape", apply_on="instantiate")
+        parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
+        # Callbacks every run has, configurable as --checkpoint.* and --samples.*
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults({"checkpoint.save_last": True, "checkpoint.filename": "{epoch}-{step}"})
+        parser.add_lightning_class_args(SampleGrid, "samples")
+
+
+def _expand_short_names(argv: Sequence[str]) -> list[str]:
+    """``--model DCGAN`` / ``--data Digits`` to the full class paths jsonargparse resolves."""
+    out, names = [], {"--model": MODELS, "--data": DATAMODULES}
+    for i, arg in enumerate(argv):
+        key, eq, value = arg.partition("=")
+        if eq and key in names and value in names[key]:
+            arg = f"{key}={_path(names[key][value])}"
+        elif i > 0 and argv[i - 1] in names and arg in names[argv[i - 1]]:
+            arg = _path(names[argv[i - 1]][arg])
+        out.append(arg)
+    return out
+
+
+def _path(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def run_lightning(argv: Sequence[str]) -> None:
+    GANCLI(
+        GANModule,
+        GANDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        args=_expand_short_names(argv),
+        auto_configure_optimizers=False,
+        save_config_kwargs={"overwrite": True},
+        trainer_defaults={"default_root_dir": "runs"},
+    )
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in COMMANDS:
+            COMMANDS[argv[0]](argv[1:])
+        else:
+            run_lightning(argv)
+    except UserError as e:
+        _fail(str(e))
+    except (ValueError, FileNotFoundError, NotADirectoryError, KeyError) as e:
+        if os.environ.get("LIT_GANS_DEBUG"):
+            raise
+        _fail(f"{type(e).__name__}: {e}")
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"lit-gans: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""``lit-gans sample --ckpt PATH --num N --out FILE``: N samples from a trained model.
+
+``.png`` writes a picture (a grid of images, or a scatter plot of 2D points), ``.pt`` the tensor itself (images in
+[-1, 1] of shape (N, C, H, W), points (N, D)). ``--label`` picks the class of a conditional model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Sequence
+
+import torch
+from jsonargparse import ArgumentParser
+
+from lit_gans.commands import UserError
+
+
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(prog="lit-gans sample", description=__doc__, exit_on_error=False)
+    p.add_argument("--ckpt", type=str, required=True, help="checkpoint written by lit-gans fit")
+    p.add_argument("--num", type=int, default=64, help="number of samples")
+    p.add_argument("--out", type=str, required=True, help="output file: .png (picture) or .pt (tensor)")
+    p.add_argument("--seed", type=Optional[int], default=0, help="seed of the noise (null for a random draw)")
+    p.add_argument("--label", type=Optional[int], default=None, help="class, for conditional models")
+    p.add_argument("--nrow", type=Optional[int], default=None, help="images per row of the grid")
+    return p
+
+
+def main(argv: Sequence[str]) -> None:
+    from lit_gans.checkpoints import load_model
+    from lit_gans.images import samples_to_picture, save_png
+
+    try:
+        args = build_parser().parse_args(list(argv))
+    except Exception as e:  # jsonargparse's ArgumentError: unknown or missing options
+        raise UserError(str(e).splitlines()[0]) from e
+    out = Path(args.out)
+    if out.suffix not in (".png", ".pt"):
+        raise UserError(f"--out must end in .png or .pt, got {out.name}")
+    if args.num < 1:
+        raise UserError(f"--num must be >= 1, got {args.num}")
+    model = load_model(args.ckpt)
+    condition = {} if args.label is None else {"labels": args.label}
+    try:
+        samples = model.sample(args.num, seed=args.seed, **condition)
+    except (TypeError, ValueError) as e:
+        raise UserError(str(e)) from e
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".pt":
+        torch.save(samples.cpu(), out)
+    else:
+        meta = {"Software": "lit_gans", "Description": f"synthetic samples of {type(model).__name__}", "Source": args.ckpt}
+        save_png(samples_to_picture(samples, nrow=args.nrow), out, meta)
+    print(f"wrote {args.num} samples to {out}")

@@ -1,0 +1,116 @@
+"""Adversarial losses as small pure functions on discriminator logits, and the penalties.
+
+Sign convention for the whole file: every function returns a scalar **to be minimised** by the player named in its
+prefix (``d_`` the discriminator or critic, ``g_`` the generator). Inputs are raw discriminator outputs (logits for
+the probabilistic losses, unbounded critic values for the Wasserstein loss), never probabilities.
+
+References
+- Goodfellow et al. 2014, "Generative Adversarial Nets", arXiv:1406.2661 (minimax and non-saturating losses).
+- Mao et al. 2017, "Least Squares Generative Adversarial Networks", arXiv:1611.04076.
+- Lim & Ye 2017, "Geometric GAN", arXiv:1705.02894; Miyato et al. 2018, arXiv:1802.05957 (hinge loss).
+- Arjovsky et al. 2017, "Wasserstein GAN", arXiv:1701.07875.
+- Gulrajani et al. 2017, "Improved Training of Wasserstein GANs", arXiv:1704.00028 (gradient penalty).
+- Mescheder et al. 2018, "Which Training Methods for GANs do actually Converge?", arXiv:1801.04406 (R1).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+# --- discriminator losses -------------------------------------------------------------------------------------------
+def d_logistic_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """-E[log D(x)] - E[log(1 - D(G(z)))], the minimax game's discriminator side (binary cross-entropy)."""
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()  # -log(sigmoid(r)) ; -log(1 - sigmoid(f))
+
+
+def d_hinge_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]."""
+    return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
+
+
+def d_least_squares_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2] (LSGAN with targets a=0, b=1)."""
+    return 0.5 * ((real_logits - 1.0) ** 2).mean() + 0.5 * (fake_logits**2).mean()
+
+
+def d_wasserstein_loss(real_critic: Tensor, fake_critic: Tensor) -> Tensor:
+    """E[C(G(z))] - E[C(x)]: the negative of the critic's estimate of the earth-mover distance."""
+    return fake_critic.mean() - real_critic.mean()
+
+
+# --- generator losses -----------------------------------------------------------------------------------------------
+def g_minimax_loss(fake_logits: Tensor) -> Tensor:
+    """E[log(1 - D(G(z)))], the original (saturating) generator objective."""
+    return -F.softplus(fake_logits).mean()  # log(1 - sigmoid(f)) = -softplus(f)
+
+
+def g_nonsaturating_loss(fake_logits: Tensor) -> Tensor:
+    """-E[log D(G(z))], the non-saturating heuristic of Goodfellow et al. 2014, section 3."""
+    return F.softplus(-fake_logits).mean()  # -log(sigmoid(f))
+
+
+def g_hinge_loss(fake_logits: Tensor) -> Tensor:
+    """-E[D(G(z))]."""
+    return -fake_logits.mean()
+
+
+def g_least_squares_loss(fake_logits: Tensor) -> Tensor:
+    """1/2 E[(D(G(z)) - 1)^2]."""
+    return 0.5 * ((fake_logits - 1.0) ** 2).mean()
+
+
+def g_wasserstein_loss(fake_critic: Tensor) -> Tensor:
+    """-E[C(G(z))]."""
+    return -fake_critic.mean()
+
+
+class AdversarialLoss(NamedTuple):
+    """A pair of player losses and whether the discriminator output reads as a probability through a sigmoid."""
+
+    d_loss: Callable[[Tensor, Tensor], Tensor]
+    g_loss: Callable[[Tensor], Tensor]
+    probabilistic: bool
+
+
+ADVERSARIAL_LOSSES: dict[str, AdversarialLoss] = {
+    "minimax": AdversarialLoss(d_logistic_loss, g_minimax_loss, True),
+    "non_saturating": AdversarialLoss(d_logistic_loss, g_nonsaturating_loss, True),
+    "hinge": AdversarialLoss(d_hinge_loss, g_hinge_loss, False),
+    "least_squares": AdversarialLoss(d_least_squares_loss, g_least_squares_loss, False),
+    "wasserstein": AdversarialLoss(d_wasserstein_loss, g_wasserstein_loss, False),
+}
+
+
+def adversarial_loss(name: str) -> AdversarialLoss:
+    """Looks a loss pair up by name, with an error that lists the valid names."""
+    if name not in ADVERSARIAL_LOSSES:
+        raise ValueError(f"unknown loss {name!r}; choose one of {sorted(ADVERSARIAL_LOSSES)}")
+    return ADVERSARIAL_LOSSES[name]
+
+
+# --- penalties ------------------------------------------------------------------------------------------------------
+def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, center: float = 1.0) -> Tensor:
+    """E[(||grad_x C(x_hat)||_2 - center)^2] on random interpolates x_hat = e x + (1 - e) G(z) (WGAN-GP, Alg. 1).
+
+    Works for any data shape (N, ...): images of any channel count and 2D points alike.
+    """
+    eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype)
+    x_hat = (eps * real.detach() + (1.0 - eps) * fake.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return ((grad.flatten(1).norm(2, dim=1) - center) ** 2).mean()
+
+
+def r1_penalty(real_logits: Tensor, real: Tensor) -> Tensor:
+    """E[||grad_x D(x)||^2] on real data (R1); ``real`` must have had requires_grad set before D saw it."""
+    (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+    return grad.pow(2).flatten(1).sum(1).mean()
+
+
+def cycle_consistency_loss(reconstruction: Tensor, original: Tensor) -> Tensor:
+    """||F(G(x)) - x||_1, mean over elements (CycleGAN, Zhu et al. 2017, eq. 2)."""
+    return (reconstruction - original).abs().mean()

@@ -1,0 +1,231 @@
+"""The base LightningModule of every lit_gans variant: manual optimisation that alternates the two players.
+
+One training batch runs the procedure of Goodfellow et al. 2014 (arXiv:1406.2661), Algorithm 1:
+
+1. update the discriminator on real and generated samples, the generator frozen;
+2. every ``n_critic``-th discriminator update, update the generator on fresh noise, the discriminator frozen;
+3. after a generator update, move the optional EMA copy of the generator towards it.
+
+Variants override the few hooks below; everything downstream of a model (callbacks, metrics, the CLI) talks to it
+only through :meth:`GANModule.sample`.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any, Callable, Iterable, Optional
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+
+from lit_gans.losses import adversarial_loss
+
+OptimizerFactory = Callable[[Iterable], torch.optim.Optimizer]
+SchedulerFactory = Callable[[torch.optim.Optimizer], Any]
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A player's loss became NaN or infinite; raised before the bad gradient reaches the weights."""
+
+
+class GANModule(L.LightningModule):
+    """Alternates discriminator and generator updates with manual optimisation.
+
+    Args:
+        loss: adversarial loss pair from :mod:`lit_gans.losses` (``minimax``, ``non_saturating``, ``hinge``,
+            ``least_squares``, ``wasserstein``).
+        g_optimizer, d_optimizer: one optimizer factory per player (``params -> Optimizer``); LightningCLI fills them
+            from YAML (``class_path: torch.optim.Adam``). ``None`` takes the variant's paper default
+            (:attr:`default_optimizer`).
+        g_scheduler, d_scheduler: optional LR scheduler factories, stepped once per epoch.
+        n_critic: discriminator updates per generator update.
+        ema_decay: if set, keep ``generator_ema``, an exponential moving average of the generator's weights, and
+            sample from it.
+    """
+
+    #: paper default optimizer of the variant, used when no factory is given: (class, keyword arguments).
+    default_optimizer: tuple[type[torch.optim.Optimizer], dict[str, Any]] = (
+        torch.optim.Adam,
+        {"lr": 2e-4, "betas": (0.5, 0.999)},
+    )
+    generator: nn.Module
+    discriminator: nn.Module
+
+    def __init__(
+        self,
+        loss: str = "non_saturating",
+        g_optimizer: Optional[OptimizerFactory] = None,
+        d_optimizer: Optional[OptimizerFactory] = None,
+        g_scheduler: Optional[SchedulerFactory] = None,
+        d_scheduler: Optional[SchedulerFactory] = None,
+        n_critic: int = 1,
+        ema_decay: Optional[float] = None,
+    ) -> None:
+        super().__init__()
+        if n_critic < 1:
+            raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+        if ema_decay is not None and not 0.0 <= ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
+        self.automatic_optimization = False
+        self.adv = adversarial_loss(loss)
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        self.g_scheduler, self.d_scheduler = g_scheduler, d_scheduler
+        self.n_critic = n_critic
+        self.ema_decay = ema_decay
+        self.generator_ema: Optional[nn.Module] = None
+        # Counters live in buffers so that they are saved in, and restored from, every checkpoint.
+        self.register_buffer("d_steps", torch.zeros((), dtype=torch.long))
+        self.register_buffer("g_steps", torch.zeros((), dtype=torch.long))
+
+    # --- hooks a variant overrides ----------------------------------------------------------------------------------
+    def sample_latent(self, n: int, generator: Optional[torch.Generator] = None) -> Tensor:
+        """Draws the generator's input noise z ~ N(0, I), shape (n, z_dim)."""
+        return torch.randn(n, self.hparams.z_dim, device=self.device, generator=generator)
+
+    def condition(self, batch: Any) -> dict[str, Tensor]:
+        """The conditioning a batch carries for both players (``{}`` for unconditional models)."""
+        return {}
+
+    def generate(self, net: nn.Module, z: Tensor, **condition: Tensor) -> Tensor:
+        """Runs a generator network (the trained one or its EMA copy) on noise, returning data-space samples."""
+        return net(z)
+
+    def discriminate(self, x: Tensor, **condition: Tensor) -> Tensor:
+        """Discriminator output for a batch, shape (N,): logits, or critic values for the Wasserstein loss."""
+        return self.discriminator(x).flatten()
+
+    def real_data(self, batch: Any) -> Tensor:
+        """The real samples of a batch ``(x, y)`` or ``x``."""
+        return batch[0] if isinstance(batch, (tuple, list)) else batch
+
+    # --- the two players' objectives --------------------------------------------------------------------------------
+    def discriminator_loss(self, batch: Any) -> tuple[Tensor, dict[str, Tensor]]:
+        """Loss of step 1: D on real x and on G(z), G frozen."""
+        real, cond = self.real_data(batch), self.condition(batch)
+        fake = self.generate(self.generator, self.sample_latent(real.shape[0]), **cond)
+        real_out, fake_out = self.discriminate(real, **cond), self.discriminate(fake.detach(), **cond)
+        return self.adv.d_loss(real_out, fake_out), self.d_output_logs(real_out, fake_out)
+
+    def generator_loss(self, batch: Any) -> tuple[Tensor, dict[str, Tensor]]:
+        """Loss of step 2: G through D on fresh noise, D frozen."""
+        real, cond = self.real_data(batch), self.condition(batch)
+        fake = self.generate(self.generator, self.sample_latent(real.shape[0]), **cond)
+        return self.adv.g_loss(self.discriminate(fake, **cond)), {}
+
+    def d_output_logs(self, real_out: Tensor, fake_out: Tensor) -> dict[str, Tensor]:
+        """Mean D(x) and D(G(z)): probabilities for a probabilistic loss, raw critic values otherwise."""
+        to_prob = torch.sigmoid if self.adv.probabilistic else (lambda t: t)
+        return {"d_real": to_prob(real_out.detach()).mean(), "d_fake": to_prob(fake_out.detach()).mean()}
+
+    # --- the training step --------------------------------------------------------------------------------------------
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        g_opt, d_opt = self.optimizers()
+        # 1. discriminator update, generator frozen
+        logs = self.player_step("d", d_opt, self.discriminator, self.discriminator_loss, batch)
+        self.d_steps += 1
+        # 2. generator update every n_critic-th discriminator update, discriminator frozen
+        if int(self.d_steps) % self.n_critic == 0:
+            logs |= self.player_step("g", g_opt, self.generator, self.generator_loss, batch)
+            self.g_steps += 1
+            # 3. EMA of the generator's weights
+            self.update_ema()
+        self.log_dict({f"train/{k}": v for k, v in logs.items()}, prog_bar=False, batch_size=self.batch_size(batch))
+        self.log("train/g_steps", self.g_steps.float(), batch_size=1)
+
+    def player_step(self, name: str, opt, net: nn.Module, loss_fn, batch: Any) -> dict[str, Tensor]:
+        """One optimizer step of one player with the other frozen; returns its logs, loss and gradient norm."""
+        with self.toggled_optimizer(opt):
+            loss, logs = loss_fn(batch)
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"the {'discriminator' if name == 'd' else 'generator'} loss became {loss.item()} at step "
+                    f"{self.global_step}; lower the learning rate or change the loss (checkpoints already saved are kept)"
+                )
+            opt.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            grad_norm = _grad_norm(net.parameters())
+            opt.step()
+        return {f"{name}_loss": loss.detach(), f"{name}_grad_norm": grad_norm, **logs}
+
+    @staticmethod
+    def batch_size(batch: Any) -> int:
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        return int(x.shape[0])
+
+    # --- optimizers ---------------------------------------------------------------------------------------------------
+    def configure_optimizers(self):
+        g_opt = self._make_optimizer(self.g_optimizer, self.generator.parameters())
+        d_opt = self._make_optimizer(self.d_optimizer, self.discriminator.parameters())
+        schedulers = [f(o) for f, o in ((self.g_scheduler, g_opt), (self.d_scheduler, d_opt)) if f is not None]
+        return [g_opt, d_opt], schedulers
+
+    def _make_optimizer(self, factory: Optional[OptimizerFactory], params) -> torch.optim.Optimizer:
+        if factory is not None:
+            return factory(params)
+        cls, kwargs = self.default_optimizer
+        return cls(params, **kwargs)
+
+    def on_train_epoch_end(self) -> None:
+        schedulers = self.lr_schedulers()
+        for sch in schedulers if isinstance(schedulers, list) else [schedulers] if schedulers else []:
+            sch.step()
+
+    # --- EMA generator ------------------------------------------------------------------------------------------------
+    def on_fit_start(self) -> None:
+        if self.ema_decay is not None and self.generator_ema is None:
+            self._make_ema()
+
+    def _make_ema(self) -> None:
+        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        """generator_ema <- decay * generator_ema + (1 - decay) * generator; buffers (e.g. BN statistics) copied."""
+        if self.generator_ema is None:
+            return
+        for p_ema, p in zip(self.generator_ema.parameters(), self.generator.parameters()):
+            p_ema.lerp_(p.detach(), 1.0 - self.ema_decay)
+        for b_ema, b in zip(self.generator_ema.buffers(), self.generator.buffers()):
+            b_ema.copy_(b)
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        # A checkpoint made with an EMA generator brings its weights: make the copy to receive them.
+        if self.generator_ema is None and any(k.startswith("generator_ema.") for k in state_dict):
+            self._make_ema()
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
+    # --- the interface every callback, metric and command uses ------------------------------------------------------
+    @torch.no_grad()
+    def sample(self, n: int, *, seed: Optional[int] = None, **condition: Any) -> Tensor:
+        """``n`` samples in data space (images in [-1, 1], shape (n, C, H, W); points (n, D)).
+
+        Uses the EMA generator when there is one; ``seed`` makes the draw repeatable whatever the global RNG state.
+        """
+        net = self.generator_ema if self.generator_ema is not None else self.generator
+        rng = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
+        was_training = net.training
+        net.eval()
+        try:
+            z = self.sample_latent(n, generator=rng)
+            return self.generate(net, z, **self.sample_condition(n, rng, **condition))
+        finally:
+            net.train(was_training)
+
+    def sample_condition(self, n: int, rng: Optional[torch.Generator], **condition: Any) -> dict[str, Tensor]:
+        """Turns the user's ``sample(..., **condition)`` keywords into the tensors :meth:`generate` takes."""
+        if condition:
+            raise TypeError(f"{type(self).__name__} is unconditional; it takes no {sorted(condition)}")
+        return {}
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # Records which lit_gans class made this checkpoint, so that `lit-gans sample` can rebuild it by name.
+        checkpoint["lit_gans_model"] = type(self).__name__
+
+
+@torch.no_grad()
+def _grad_norm(params: Iterable[nn.Parameter]) -> Tensor:
+    """Global L2 norm of the gradients of a parameter set (0 when none has a gradient)."""
+    norms = [p.grad.detach().norm(2) for p in params if p.grad is not None]
+    return torch.linalg.vector_norm(torch.stack(norms)) if norms else torch.zeros(())

@@ -1,0 +1,57 @@
+"""Vanilla GAN: Goodfellow et al. 2014, "Generative Adversarial Nets", arXiv:1406.2661.
+
+Multilayer perceptrons for G and D on flat data (2D points, small images). ``loss`` picks the generator objective of
+the paper: ``minimax`` minimises log(1 - D(G(z))) exactly as in the value function (it saturates when D rejects fakes
+confidently), ``non_saturating`` maximises log D(G(z)) instead, the fix the paper recommends in section 3 and the
+default. The training step is :class:`~lit_gans.models.base.GANModule`'s Algorithm 1 (k = ``n_critic`` = 1).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Optional, Sequence
+
+from lit_gans.models.base import GANModule
+from lit_gans.nets.mlp import MLPDiscriminator, MLPGenerator
+
+
+class VanillaGAN(GANModule):
+    """MLP GAN with the minimax or the non-saturating loss.
+
+    Args:
+        data_shape: shape of one sample, e.g. (2,) for points or (1, 8, 8) for digits (linked from the data).
+        num_classes: ignored here (linked from the data for the conditional variants).
+        z_dim: noise dimension.
+        g_hidden, d_hidden: hidden layer widths of G and D.
+        g_batch_norm: batch norm between G's hidden layers.
+        d_dropout: dropout in D's hidden layers (the paper trains D with dropout).
+        out_activation: ``tanh`` for data in [-1, 1] (images), ``none`` for unbounded data (points);
+            ``auto`` picks tanh for images (3-d shapes) and none otherwise.
+        **kwargs: training options of :class:`GANModule` (optimizers, n_critic, ema_decay).
+
+    >>> VanillaGAN(data_shape=(2,), z_dim=4).sample(3, seed=0).shape
+    torch.Size([3, 2])
+    """
+
+    def __init__(
+        self,
+        data_shape: Sequence[int] = (2,),
+        num_classes: int = 0,
+        z_dim: int = 100,
+        g_hidden: Sequence[int] = (256, 256),
+        d_hidden: Sequence[int] = (256, 256),
+        g_batch_norm: bool = False,
+        d_dropout: float = 0.0,
+        out_activation: Literal["auto", "tanh", "none"] = "auto",
+        loss: Literal["minimax", "non_saturating", "hinge", "least_squares"] = "non_saturating",
+        **kwargs,
+    ) -> None:
+        super().__init__(loss=loss, **kwargs)
+        self.save_hyperparameters(ignore=_NOT_HPARAMS)
+        if out_activation == "auto":
+            out_activation = "tanh" if len(data_shape) == 3 else "none"
+        self.generator = MLPGenerator(z_dim, data_shape, g_hidden, 0, out_activation, g_batch_norm)
+        self.discriminator = MLPDiscriminator(data_shape, d_hidden, 0, d_dropout)
+
+
+#: factories are not hyper-parameters: they are not serialisable, and the run directory's config keeps them.
+_NOT_HPARAMS = ["g_optimizer", "d_optimizer", "g_scheduler", "d_scheduler"]

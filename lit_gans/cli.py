@@ -44,9 +44,7 @@ def _condense(message: str) -> str:
 class GANCLI(LightningCLI):
     """LightningCLI with the lit_gans links, forced callbacks and one-line errors."""
 
-    def init_parser(self, **kwargs: Any) -> LightningArgumentParser:
-        kwargs.setdefault("dump_header", ["lit_gans"])
-        return _OneLineErrorParser(**kwargs)
+    parser_class = _OneLineErrorParser
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         # The data decides the shape of a sample and the number of classes; the model takes them from it.

@@ -3,10 +3,33 @@
 from lit_gans.data.base import DataError, GANDataModule
 from lit_gans.data.digits import DigitsDataModule
 from lit_gans.data.toy import Toy2DDataModule
+from lit_gans.data.vision import (
+    CelebADataModule,
+    CIFAR10DataModule,
+    FashionMNISTDataModule,
+    ImageFolderDataModule,
+    MNISTDataModule,
+)
 
 DATAMODULES: dict[str, type[GANDataModule]] = {
     "Digits": DigitsDataModule,
     "Toy2D": Toy2DDataModule,
+    "MNIST": MNISTDataModule,
+    "FashionMNIST": FashionMNISTDataModule,
+    "CIFAR10": CIFAR10DataModule,
+    "CelebA": CelebADataModule,
+    "ImageFolder": ImageFolderDataModule,
 }
 
-__all__ = ["DataError", "GANDataModule", "DigitsDataModule", "Toy2DDataModule", "DATAMODULES"]
+__all__ = [
+    "DataError",
+    "GANDataModule",
+    "DigitsDataModule",
+    "Toy2DDataModule",
+    "MNISTDataModule",
+    "FashionMNISTDataModule",
+    "CIFAR10DataModule",
+    "CelebADataModule",
+    "ImageFolderDataModule",
+    "DATAMODULES",
+]

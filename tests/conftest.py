@@ -1,0 +1,30 @@
+import logging
+import warnings
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _quiet_lightning():
+    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    logging.getLogger("lightning.fabric").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def quick_trainer(max_steps: int, **kwargs):
+    """A silent CPU Trainer: no logger, no checkpoints, no progress bar."""
+    import lightning as L
+
+    defaults = dict(
+        max_steps=max_steps,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    defaults.update(kwargs)
+    return L.Trainer(**defaults)

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from typing import Any, NoReturn, Optional, Sequence
 
+from jsonargparse import ArgumentError
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
@@ -26,25 +28,17 @@ from lit_gans.models import MODELS, GANModule
 LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
 
-class _OneLineErrorParser(LightningArgumentParser):
-    """jsonargparse's parser, printing a one-line error instead of the whole usage."""
-
-    def error(self, message: str, ex: Optional[Exception] = None) -> NoReturn:
-        raise UserError(_condense(message))
-
-
 def _condense(message: str) -> str:
-    """The first informative line of a (possibly nested, multi-line) jsonargparse message."""
-    lines = [ln.strip(" -") for ln in str(message).splitlines() if ln.strip(" -")]
-    head = lines[0] if lines else str(message)
-    detail = next((ln for ln in lines[1:] if not ln.startswith(("Subtypes", "Errors", "Given value"))), "")
-    return f"{head} {detail}".strip()
+    """The informative part of a nested, multi-line jsonargparse message, as one line."""
+    noise = ("Subtypes:", "Errors:", "Given value", "Does not validate", "Expected a <class 'NoneType'>", "Problem with")
+    useful = [ln.strip().lstrip("- ").strip() for ln in str(message).splitlines()]
+    useful = [ln for ln in useful if ln and not ln.startswith(noise)] or [str(message).strip()]
+    head, tail = useful[0], useful[-1]
+    return f"{head} {tail}" if head.startswith("Parser key") and tail != head else tail
 
 
 class GANCLI(LightningCLI):
     """LightningCLI with the lit_gans links, forced callbacks and one-line errors."""
-
-    parser_class = _OneLineErrorParser
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         # The data decides the shape of a sample and the number of classes; the model takes them from it.
@@ -61,19 +55,28 @@ def _expand_short_names(argv: Sequence[str]) -> list[str]:
     out, names = [], {"--model": MODELS, "--data": DATAMODULES}
     for i, arg in enumerate(argv):
         key, eq, value = arg.partition("=")
-        if eq and key in names and value in names[key]:
-            arg = f"{key}={_path(names[key][value])}"
-        elif i > 0 and argv[i - 1] in names and arg in names[argv[i - 1]]:
-            arg = _path(names[argv[i - 1]][arg])
+        if eq and key in names:
+            arg = f"{key}={_resolve(key, value, names[key])}"
+        elif i > 0 and argv[i - 1] in names and not eq:
+            arg = _resolve(argv[i - 1], arg, names[argv[i - 1]])
         out.append(arg)
     return out
 
 
-def _path(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
+def _resolve(option: str, value: str, registry: dict[str, type]) -> str:
+    """A registry name to its class path; dotted paths, config files and ``.init_arg`` forms pass through."""
+    if value in registry:
+        cls = registry[value]
+        return f"{cls.__module__}.{cls.__qualname__}"
+    if "." in value or "/" in value or value.startswith("{"):
+        return value
+    raise UserError(f"unknown {option.lstrip('-')} {value!r}; choose one of {', '.join(registry)}")
 
 
 def run_lightning(argv: Sequence[str]) -> None:
+    warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+    # jsonargparse raises instead of printing the whole usage; main() turns the error into one line.
+    no_exit = {"exit_on_error": False}
     GANCLI(
         GANModule,
         GANDataModule,
@@ -83,6 +86,7 @@ def run_lightning(argv: Sequence[str]) -> None:
         auto_configure_optimizers=False,
         save_config_kwargs={"overwrite": True},
         trainer_defaults={"default_root_dir": "runs"},
+        parser_kwargs={**no_exit, **{cmd: no_exit for cmd in LIGHTNING_SUBCOMMANDS}},
     )
 
 
@@ -95,10 +99,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             run_lightning(argv)
     except UserError as e:
         _fail(str(e))
-    except (ValueError, FileNotFoundError, NotADirectoryError, KeyError) as e:
+    except ArgumentError as e:
+        _fail(_condense(str(e)))
+    except (ValueError, FileNotFoundError, NotADirectoryError) as e:  # raised while building the model or data
         if os.environ.get("LIT_GANS_DEBUG"):
             raise
-        _fail(f"{type(e).__name__}: {e}")
+        _fail(_condense(str(e)))
 
 
 def _fail(message: str) -> NoReturn:

@@ -30,6 +30,8 @@ class CGAN(GANModule):
         hidden: hidden widths of the MLPs (``net: mlp``).
         base_channels: channels of D at half the image size (``net: dcgan``); G has twice as many.
         d_dropout: dropout in the MLP discriminator (the paper uses 0.5).
+        g_batch_norm: batch norm between the MLP generator's hidden layers (not in the paper, which predates it;
+            without it the MLP generator collapses to one image on the digits within a few hundred steps).
         **kwargs: training options of :class:`GANModule`.
     """
 
@@ -42,6 +44,7 @@ class CGAN(GANModule):
         hidden: Sequence[int] = (256, 512),
         base_channels: int = 64,
         d_dropout: float = 0.5,
+        g_batch_norm: bool = True,
         loss: Literal["minimax", "non_saturating", "hinge", "least_squares"] = "non_saturating",
         **kwargs,
     ) -> None:
@@ -51,7 +54,7 @@ class CGAN(GANModule):
             raise ValueError(f"CGAN needs labelled data with >= 2 classes, but the data has {num_classes}")
         if net == "mlp":
             out = "tanh" if len(data_shape) == 3 else "none"
-            self.generator: nn.Module = MLPGenerator(z_dim, data_shape, hidden, num_classes, out)
+            self.generator: nn.Module = MLPGenerator(z_dim, data_shape, hidden, num_classes, out, g_batch_norm)
             self.discriminator: nn.Module = MLPDiscriminator(data_shape, hidden[::-1], num_classes, d_dropout)
         else:
             self.generator = DCGANGenerator(z_dim, data_shape, 2 * base_channels, num_classes=num_classes)

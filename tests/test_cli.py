@@ -1,0 +1,125 @@
+"""The `lit-gans` command: fit from names and from YAML, the run directory, `sample`, and one-line errors."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from lit_gans.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+FAST = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false", "--trainer.logger", "false"]
+
+
+def run_cli(args, tmp_path):
+    """Runs lit-gans in-process from tmp_path; returns the exit status (0 when it returns normally)."""
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        main(args)
+        return 0
+    except SystemExit as e:
+        return e.code
+    finally:
+        os.chdir(cwd)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny DCGAN fit on the digits through the CLI, shared by the tests that need a run directory."""
+    tmp = tmp_path_factory.mktemp("fit")
+    args = ["fit", "--model", "DCGAN", "--data", "Digits", "--data.image_size", "8",
+            "--model.g_channels", "8", "--model.d_channels", "8", "--model.z_dim", "8",
+            "--trainer.max_steps", "6", "--trainer.default_root_dir", "run", "--samples.every_n_steps", "2",
+            "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+    assert run_cli(args, tmp) == 0
+    return tmp / "run"
+
+
+def test_fit_leaves_config_checkpoints_and_sample_grids(trained):
+    version = next(trained.rglob("config.yaml")).parent
+    config = yaml.safe_load((version / "config.yaml").read_text())
+    assert config["model"]["class_path"] == "lit_gans.models.dcgan.DCGAN"
+    assert config["model"]["init_args"]["data_shape"] == [1, 8, 8]  # linked from the data, written once
+    assert (version / "checkpoints" / "last.ckpt").is_file()
+    grids = sorted(p.name for p in (version / "samples").glob("*.png"))
+    assert "last.png" in grids and "step_0000002.png" in grids
+
+
+def test_sample_writes_a_tensor_and_a_grid(trained, tmp_path):
+    ckpt = next(trained.rglob("last.ckpt"))
+    assert run_cli(["sample", "--ckpt", str(ckpt), "--num", "5", "--out", str(tmp_path / "s.pt")], tmp_path) == 0
+    samples = torch.load(tmp_path / "s.pt")
+    assert samples.shape == (5, 1, 8, 8) and float(samples.abs().max()) <= 1.0
+    assert run_cli(["sample", "--ckpt", str(ckpt), "--num", "9", "--out", str(tmp_path / "g.png")], tmp_path) == 0
+    from PIL import Image
+
+    assert Image.open(tmp_path / "g.png").size == (3 * 9 + 1, 3 * 9 + 1)  # 3x3 grid of 8px images, 1px padding
+    again = tmp_path / "again.pt"
+    run_cli(["sample", "--ckpt", str(ckpt), "--num", "5", "--out", str(again)], tmp_path)
+    assert torch.equal(torch.load(again), samples)  # seeded by default
+
+
+def test_sample_with_label_for_a_conditional_model(tmp_path):
+    args = ["fit", "--model", "CGAN", "--data", "Digits", "--model.z_dim", "4", "--model.hidden", "[8, 8]",
+            "--trainer.max_steps", "2", "--trainer.default_root_dir", "r", *FAST, "--checkpoint.dirpath", "ck"]
+    assert run_cli(args, tmp_path) == 0
+    out = tmp_path / "s.pt"
+    assert run_cli(["sample", "--ckpt", str(tmp_path / "ck" / "last.ckpt"), "--num", "3", "--label", "4", "--out", str(out)], tmp_path) == 0
+    assert torch.load(out).shape == (3, 1, 8, 8)
+
+
+@pytest.mark.parametrize("config", sorted(str(p.relative_to(REPO)) for p in (REPO / "experiments").glob("*/*.yaml")))
+def test_shipped_configs_parse_and_build(config, tmp_path):
+    """Every shipped config resolves to a model and data module (no training, no data download)."""
+    from lit_gans.cli import GANCLI, _expand_short_names
+    from lit_gans.data import GANDataModule
+    from lit_gans.models import GANModule
+
+    cli = GANCLI(GANModule, GANDataModule, subclass_mode_model=True, subclass_mode_data=True, run=False,
+                 args=_expand_short_names(["-c", str(REPO / config), "--trainer.logger", "false"]),
+                 auto_configure_optimizers=False, save_config_callback=None)
+    assert isinstance(cli.model, GANModule) and isinstance(cli.datamodule, GANDataModule)
+    assert tuple(cli.model.hparams.data_shape) == tuple(cli.datamodule.data_shape)
+
+
+def _errors(tmp_path, args, capsys):
+    code = run_cli(args, tmp_path)
+    err = capsys.readouterr().err.strip().splitlines()
+    return code, err
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["fit", "--model", "NoSuchGAN", "--data", "Digits"], "NoSuchGAN"),
+    (["fit", "--model", "DCGAN", "--data", "NoSuchData"], "NoSuchData"),
+    (["fit", "--model", "DCGAN", "--data", "Digits", "--model.not_a_key", "3"], "not_a_key"),
+    (["fit", "-c", "missing.yaml"], "missing.yaml"),
+    (["fit", "--model", "DCGAN", "--data", "Digits", "--data.image_size", "12"], "image_size"),
+    (["fit", "--model", "DCGAN", "--data", "ImageFolder", "--data.root", "nowhere"], "nowhere"),
+    (["sample", "--ckpt", "missing.ckpt", "--out", "x.png"], "missing.ckpt"),
+])
+def test_bad_input_gets_one_line_and_exit_2(tmp_path, capsys, args, needle):
+    code, err = _errors(tmp_path, args, capsys)
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith("lit-gans: error:") and needle in err[0], err
+
+
+def test_a_file_that_is_not_a_checkpoint(tmp_path, capsys):
+    (tmp_path / "notes.ckpt").write_text("hello")
+    code, err = _errors(tmp_path, ["sample", "--ckpt", "notes.ckpt", "--out", "x.png"], capsys)
+    assert code == 2 and len(err) == 1 and "not a readable PyTorch checkpoint" in err[0]
+    torch.save({"weights": torch.ones(2)}, tmp_path / "other.ckpt")
+    code, err = _errors(tmp_path, ["sample", "--ckpt", "other.ckpt", "--out", "x.png"], capsys)
+    assert code == 2 and "not a Lightning checkpoint" in err[0]
+
+
+def test_console_script_is_installed():
+    out = subprocess.run([sys.executable, "-m", "lit_gans.cli", "sample", "--ckpt", "nope.ckpt", "--out", "a.png"],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and out.stderr.strip().startswith("lit-gans: error:")
+    assert "Traceback" not in out.stderr

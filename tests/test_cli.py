@@ -45,8 +45,10 @@ def test_fit_leaves_config_checkpoints_and_sample_grids(trained):
     version = next(trained.rglob("config.yaml")).parent
     config = yaml.safe_load((version / "config.yaml").read_text())
     assert config["model"]["class_path"] == "lit_gans.models.dcgan.DCGAN"
-    assert config["model"]["init_args"]["data_shape"] == [1, 8, 8]  # linked from the data, written once
-    assert (version / "checkpoints" / "last.ckpt").is_file()
+    assert "data_shape" not in config["model"]["init_args"]  # linked from the data: written once, on the data
+    assert config["data"]["init_args"]["image_size"] == 8
+    ckpt = torch.load(version / "checkpoints" / "last.ckpt", weights_only=True)
+    assert tuple(ckpt["hyper_parameters"]["data_shape"]) == (1, 8, 8)
     grids = sorted(p.name for p in (version / "samples").glob("*.png"))
     assert "last.png" in grids and "step_0000002.png" in grids
 
@@ -123,3 +125,11 @@ def test_console_script_is_installed():
                          capture_output=True, text=True)
     assert out.returncode == 2 and out.stderr.strip().startswith("lit-gans: error:")
     assert "Traceback" not in out.stderr
+
+
+def test_validate_test_and_predict_subcommands(trained, tmp_path):
+    ckpt = str(next(trained.rglob("last.ckpt")))
+    common = ["--model", "DCGAN", "--data", "Digits", "--data.image_size", "8", "--model.g_channels", "8",
+              "--model.d_channels", "8", "--model.z_dim", "8", "--ckpt_path", ckpt, *FAST]
+    for sub in ("validate", "test", "predict"):
+        assert run_cli([sub, *common], tmp_path) == 0, sub

@@ -13,7 +13,6 @@ only through :meth:`GANModule.sample`.
 from __future__ import annotations
 
 import copy
-import math
 from typing import Any, Callable, Iterable, Optional
 
 import lightning as L
@@ -153,6 +152,28 @@ class GANModule(L.LightningModule):
     def batch_size(batch: Any) -> int:
         x = batch[0] if isinstance(batch, (tuple, list)) else batch
         return int(x.shape[0])
+
+    # --- validate / test / predict ------------------------------------------------------------------------------------
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self._log_held_out("val", batch)
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._log_held_out("test", batch)
+
+    def _log_held_out(self, stage: str, batch: Any) -> None:
+        logs = self.held_out_logs(batch)
+        self.log_dict({f"{stage}/{k}": v for k, v in logs.items()}, batch_size=self.batch_size(batch), sync_dist=True)
+
+    def held_out_logs(self, batch: Any) -> dict[str, Tensor]:
+        """What ``validate``/``test`` report on held-out data: D's loss and mean outputs on real and generated data
+        (a discriminator that separates held-out real data from samples much better than training data overfits)."""
+        loss, logs = self.discriminator_loss(batch)
+        return {"d_loss": loss.detach(), **logs}
+
+    def predict_step(self, batch: Any, batch_idx: int) -> Tensor:
+        """``predict`` draws one sample per element of each batch (seeded by the batch index), conditioned on its
+        labels for conditional models."""
+        return self.sample(self.batch_size(batch), seed=batch_idx, **self.condition(batch))
 
     # --- optimizers ---------------------------------------------------------------------------------------------------
     def configure_optimizers(self):

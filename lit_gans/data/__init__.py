@@ -3,10 +3,13 @@
 from lit_gans.data.base import DataError, GANDataModule
 from lit_gans.data.digits import DigitsDataModule
 from lit_gans.data.toy import Toy2DDataModule
+from lit_gans.data.unpaired import DigitsStylesDataModule, UnpairedDataModule
 
 DATAMODULES: dict[str, type[GANDataModule]] = {
     "Digits": DigitsDataModule,
     "Toy2D": Toy2DDataModule,
+    "Unpaired": UnpairedDataModule,
+    "DigitsStyles": DigitsStylesDataModule,
 }
 
 __all__ = ["DataError", "GANDataModule", "DigitsDataModule", "Toy2DDataModule", "DATAMODULES"]

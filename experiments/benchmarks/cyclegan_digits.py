@@ -152,8 +152,8 @@ def markdown(r: dict) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--epochs", type=int, default=12, help="training epochs in all (an epoch is 719 A images)")
-    p.add_argument("--epochs-decay", type=int, default=6, help="final epochs of linear learning-rate decay")
+    p.add_argument("--epochs", type=int, default=8, help="training epochs in all (an epoch is 719 A images)")
+    p.add_argument("--epochs-decay", type=int, default=4, help="final epochs of linear learning-rate decay")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--g-channels", type=int, default=16)
     p.add_argument("--d-channels", type=int, default=16)

@@ -92,6 +92,15 @@ def mae(x: Tensor, y: Tensor) -> float:
     return float((x - y).abs().mean())
 
 
+class EpochReport(L.Callback):
+    """One line per epoch, so that a long run shows progress."""
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: CycleGAN) -> None:
+        m = trainer.callback_metrics
+        print(f"epoch {trainer.current_epoch}: {int(pl_module.g_steps)} steps, cycle_a {float(m['train/cycle_a']):.3f}, "
+              f"cycle_b {float(m['train/cycle_b']):.3f}", flush=True)
+
+
 def train_cyclegan(dm: DigitsStylesDataModule, args: argparse.Namespace) -> tuple[CycleGAN, float]:
     L.seed_everything(args.seed)
     model = CycleGAN(
@@ -101,7 +110,7 @@ def train_cyclegan(dm: DigitsStylesDataModule, args: argparse.Namespace) -> tupl
     )
     trainer = L.Trainer(
         max_epochs=args.epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, accelerator="cpu", devices=1,
+        enable_model_summary=False, accelerator="cpu", devices=1, callbacks=[EpochReport()],
     )
     start = time.perf_counter()
     trainer.fit(model, dm)

@@ -83,7 +83,8 @@ def fid(net: SmallCNN, x: Tensor, y: Tensor) -> float:
     """Frechet distance between Gaussians fitted to the classifier features of two image sets."""
     f1, f2 = net.features(x).double().numpy(), net.features(y).double().numpy()
     mu1, mu2 = f1.mean(0), f2.mean(0)
-    s1, s2 = np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
+    eps = 1e-6 * np.eye(f1.shape[1])  # dead ReLU units make the covariances singular
+    s1, s2 = np.cov(f1, rowvar=False) + eps, np.cov(f2, rowvar=False) + eps
     covmean = scipy.linalg.sqrtm(s1 @ s2).real
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2.0 * covmean))
 

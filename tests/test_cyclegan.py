@@ -10,6 +10,7 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from lit_gans.callbacks.translations import TranslationTriplets
 from lit_gans.checkpoints import load_model
 from lit_gans.commands import translate
 from lit_gans.data.base import DataError
@@ -246,9 +247,12 @@ def test_resume_continues_counters_and_pools(trained, tmp_path):
     _, _, _, path = trained
     L.seed_everything(1)
     model = CycleGAN(**TINY, pool_size=5)
-    trainer = quiet_trainer(tmp_path, max_steps=6)
+    trainer = quiet_trainer(tmp_path, max_steps=6, callbacks=[TranslationTriplets(every_n_steps=3, num_images=6)])
     trainer.fit(model, DigitsStylesDataModule(batch_size=4), ckpt_path=str(path))
     assert int(model.g_steps) == 3 and len(model.pool_a.images) == 5
+    # the resumed run saw one batch of 4: 4 rows of 6 16x16 tiles (a, G_AB(a), rec_a, b, ...), 1-pixel padding
+    picture = Image.open(tmp_path / "samples" / "translations_step_0000003.png")
+    assert picture.size == (6 * 17 + 1, 4 * 17 + 1) and (tmp_path / "samples" / "translations_last.png").is_file()
 
 
 def test_non_finite_loss_stops_training(tmp_path):

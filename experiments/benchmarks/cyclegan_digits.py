@@ -14,7 +14,8 @@ held-out test digits, per direction:
 - FID in the classifier's 64-d penultimate features between translations and real target-domain test images,
   beside the FID of the untranslated source images and of real training vs real test images of the target domain.
 
-Writes experiments/results/cyclegan_digits.json and prints a Markdown table.
+Writes experiments/results/cyclegan_digits.json (and .png, translation triplets of test digits) and prints a
+Markdown table.
 
     nice -n 10 python experiments/benchmarks/cyclegan_digits.py            # ~6-10 minutes on a busy 2-core CPU
     python experiments/benchmarks/cyclegan_digits.py --epochs 1 --out /tmp/smoke.json   # smoke run
@@ -34,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lit_gans.callbacks.translations import triplet_grid
 from lit_gans.data.unpaired import DigitsStylesDataModule
 from lit_gans.models.cyclegan import CycleGAN
 
@@ -181,6 +183,9 @@ def main() -> None:
     result |= {"train_seconds": round(seconds, 1), "g_steps": int(model.g_steps), "config": vars(args) | {"out": str(args.out)}}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
+    # rows: a, G_AB(a), G_BA(G_AB(a)), b, G_BA(b), G_AB(G_BA(b)) for the first 10 test digits of each domain
+    picture = triplet_grid(model, dm.split["test_a"]["images"][:10], dm.split["test_b"]["images"][:10])
+    picture.resize((picture.width * 3, picture.height * 3), resample=0).save(args.out.with_suffix(".png"))
     print(markdown(result))
     print(f"\n{result['g_steps']} generator steps in {seconds:.0f} s; wrote {args.out}")
 

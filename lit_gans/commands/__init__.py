@@ -19,4 +19,10 @@ def _sample(argv: Sequence[str]) -> None:
     main(argv)
 
 
-COMMANDS: dict[str, Callable[[Sequence[str]], None]] = {"sample": _sample}
+def _translate(argv: Sequence[str]) -> None:
+    from lit_gans.commands.translate import main
+
+    main(argv)
+
+
+COMMANDS: dict[str, Callable[[Sequence[str]], None]] = {"sample": _sample, "translate": _translate}

@@ -10,6 +10,7 @@ from lit_gans.data.vision import (
     ImageFolderDataModule,
     MNISTDataModule,
 )
+from lit_gans.data.unpaired import DigitsStylesDataModule, UnpairedDataModule
 
 DATAMODULES: dict[str, type[GANDataModule]] = {
     "Digits": DigitsDataModule,
@@ -19,6 +20,8 @@ DATAMODULES: dict[str, type[GANDataModule]] = {
     "CIFAR10": CIFAR10DataModule,
     "CelebA": CelebADataModule,
     "ImageFolder": ImageFolderDataModule,
+    "Unpaired": UnpairedDataModule,
+    "DigitsStyles": DigitsStylesDataModule,
 }
 
 __all__ = [

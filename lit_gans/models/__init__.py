@@ -2,9 +2,10 @@
 
 from lit_gans.models.base import GANModule
 from lit_gans.models.cgan import CGAN
+from lit_gans.models.cyclegan import CycleGAN
 from lit_gans.models.dcgan import DCGAN
 from lit_gans.models.gan import VanillaGAN
 
-MODELS: dict[str, type[GANModule]] = {cls.__name__: cls for cls in (VanillaGAN, CGAN, DCGAN)}
+MODELS: dict[str, type[GANModule]] = {cls.__name__: cls for cls in (VanillaGAN, CGAN, DCGAN, CycleGAN)}
 
 __all__ = ["GANModule", "VanillaGAN", "CGAN", "DCGAN", "MODELS"]

@@ -199,6 +199,11 @@ class CycleGAN(GANModule):
         logs |= {"d_b_real": real_b_out.detach().mean(), "d_b_fake": fake_b_out.detach().mean()}
         return d_a + d_b, logs
 
+    def held_out_logs(self, batch: Sequence[Tensor]) -> dict[str, Tensor]:
+        """``validate``/``test``: cycle-consistency errors on held-out pairs of domains (no pools, no updates)."""
+        c = self.cycle(batch[0], batch[1])
+        return {"cycle_a": cycle_consistency_loss(c.rec_a, c.real_a), "cycle_b": cycle_consistency_loss(c.rec_b, c.real_b)}
+
     # --- optimizers and the learning-rate schedule ------------------------------------------------------------------
     def configure_optimizers(self):
         g_opt = self._make_optimizer(self.g_optimizer, self.generator.parameters())

@@ -41,11 +41,20 @@ def load_config(path: Path) -> tuple[dict, dict]:
     return config["model"]["init_args"], config["data"]["init_args"]
 
 
+class PrintedMetrics(SequenceMetrics):
+    """Prints each measurement as it is made (the runs are long on a shared CPU)."""
+
+    def measure(self, trainer, pl_module):
+        values = super().measure(trainer, pl_module)
+        print(f"  epoch {trainer.current_epoch:3d} {pl_module.stage()[0]:12s} {values}", flush=True)
+        return values
+
+
 def run(model_args: dict, data: OracleDataModule, seed: int, num_eval: int) -> tuple[dict[str, float], float]:
     """One training run; NLL-oracle at the start and at the end of each stage, and the run's seconds."""
     L.seed_everything(seed, verbose=False)
     model = SeqGAN(data_shape=data.data_shape, num_classes=data.num_classes, **model_args)
-    metrics = SequenceMetrics(every_n_epochs=0, num_samples=num_eval, seed=10_000 + seed)
+    metrics = PrintedMetrics(every_n_epochs=0, num_samples=num_eval, seed=10_000 + seed)
     trainer = L.Trainer(
         max_epochs=-1, accelerator="cpu", callbacks=[metrics], logger=False, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False,
@@ -88,10 +97,14 @@ def main() -> None:
                                      "d_pretrain_steps": 0, "adversarial_rounds": 0}
             rows["mle_continued"].append(run(mle_only, data, seed, args.num_eval)[0]["mle"])
         print(f"seed {seed}: " + ", ".join(f"{k} {v[-1]:.3f}" for k, v in rows.items() if v) + f" ({sec:.0f} s)", flush=True)
+        summarise(args, rows, seconds, nll_data, model_args, data_args, final=seed == args.seeds[-1])
 
+
+def summarise(args, rows, seconds, nll_data, model_args, data_args, final: bool) -> None:
+    """Writes the JSON (after every seed, so an interrupted run keeps its seeds); prints the table at the end."""
     stats = {k: mean_std(v) for k, v in rows.items() if v}
     result = {
-        "config": str(args.config.relative_to(ROOT)), "seeds": args.seeds, "num_eval": args.num_eval,
+        "config": str(args.config), "seeds": args.seeds[: len(seconds)], "num_eval": args.num_eval,
         "nll_data": nll_data,
         "nll_random": stats["random"][0], "nll_mle": stats["mle"][0], "nll_seqgan": stats["seqgan"][0],
         "nll_random_std": stats["random"][1], "nll_mle_std": stats["mle"][1], "nll_seqgan_std": stats["seqgan"][1],
@@ -103,6 +116,8 @@ def main() -> None:
                    "mle_extra_epochs": args.mle_extra}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
+    if not final:
+        return
 
     print(f"\nNLL-oracle (lower is better), mean ± std over seeds {args.seeds}; the oracle's own data: {nll_data:.3f}\n")
     print("| generator | this run | paper Table 1 (full size) |")
@@ -114,7 +129,7 @@ def main() -> None:
             mean, std = stats[key]
             print(f"| {label} | {mean:.3f} ± {std:.3f} | {PAPER.get(key, '—')} |")
     print(f"\nSeqGAN gain over MLE: {result['gain_over_mle']:.3f} (paper: {PAPER['mle'] - PAPER['seqgan']:.3f}); "
-          f"{statistics.fmean(seconds):.0f} s per SeqGAN run; wrote {args.out.relative_to(ROOT)}")
+          f"{statistics.fmean(seconds):.0f} s per SeqGAN run; wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -83,8 +83,10 @@ class LSTMGenerator(nn.Module):
         hidden, state = self.lstm(self.embedding(torch.cat([self._start(n), prefix], dim=1)))
         tokens = [prefix]
         for t in range(prefix.shape[1], self.seq_len):
-            probs = F.softmax(self.head(hidden[:, -1]), dim=-1)  # (N, V)
-            y_t = torch.multinomial(probs, 1, generator=generator)  # (N, 1)
+            cdf = F.softmax(self.head(hidden[:, -1]), dim=-1).cumsum(dim=-1)  # (N, V)
+            u = torch.rand(n, 1, generator=generator, device=cdf.device)
+            # inverse-CDF draw, P(y_t = v) = softmax_v (an order of magnitude faster than torch.multinomial on CPU)
+            y_t = torch.searchsorted(cdf, u).clamp_(max=self.vocab_size - 1)  # (N, 1)
             tokens.append(y_t)
             if t + 1 < self.seq_len:
                 hidden, state = self.lstm(self.embedding(y_t), state)

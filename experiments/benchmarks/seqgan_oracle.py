@@ -18,6 +18,7 @@ order. Prints a Markdown table and writes ``experiments/results/seqgan_oracle.js
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import statistics
 import time
@@ -41,6 +42,18 @@ def load_config(path: Path) -> tuple[dict, dict]:
     return config["model"]["init_args"], config["data"]["init_args"]
 
 
+def build_model(model_args: dict, data: OracleDataModule) -> SeqGAN:
+    """SeqGAN from a config's init_args; optimizer entries (class_path + init_args) become factories."""
+    kwargs = dict(model_args)
+    for key in ("g_optimizer", "d_optimizer"):
+        if key in kwargs:
+            spec = kwargs.pop(key)
+            module, _, name = spec["class_path"].rpartition(".")
+            cls = getattr(importlib.import_module(module), name)
+            kwargs[key] = lambda params, cls=cls, init=spec.get("init_args", {}): cls(params, **init)
+    return SeqGAN(data_shape=data.data_shape, num_classes=data.num_classes, **kwargs)
+
+
 class PrintedMetrics(SequenceMetrics):
     """Prints each measurement as it is made (the runs are long on a shared CPU)."""
 
@@ -53,7 +66,7 @@ class PrintedMetrics(SequenceMetrics):
 def run(model_args: dict, data: OracleDataModule, seed: int, num_eval: int) -> tuple[dict[str, float], float]:
     """One training run; NLL-oracle at the start and at the end of each stage, and the run's seconds."""
     L.seed_everything(seed, verbose=False)
-    model = SeqGAN(data_shape=data.data_shape, num_classes=data.num_classes, **model_args)
+    model = build_model(model_args, data)
     metrics = PrintedMetrics(every_n_epochs=0, num_samples=num_eval, seed=10_000 + seed)
     trainer = L.Trainer(
         max_epochs=-1, accelerator="cpu", callbacks=[metrics], logger=False, enable_checkpointing=False,

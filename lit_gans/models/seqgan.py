@@ -171,7 +171,7 @@ class SeqGAN(GANModule):
         if name == "mle":  # 1. MLE pre-training
             logs = self.player_step("g", g_mle_opt, self.generator, self.mle_loss, real)
             self.g_steps += 1
-        else:
+        else:  # 2. D pre-training, or 4. an adversarial round: (a-b) G's turn at its first batch, (c) D epochs
             logs = {}
             per_round = self.hparams.d_steps * self.hparams.d_epochs
             if name == "adversarial" and epoch % per_round == 0 and batch_idx == 0:

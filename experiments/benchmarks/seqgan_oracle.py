@@ -80,6 +80,11 @@ def run(model_args: dict, data: OracleDataModule, seed: int, num_eval: int) -> t
     return nll, seconds
 
 
+def _relative(path: Path) -> str:
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
@@ -117,7 +122,7 @@ def summarise(args, rows, seconds, nll_data, model_args, data_args, final: bool)
     """Writes the JSON (after every seed, so an interrupted run keeps its seeds); prints the table at the end."""
     stats = {k: mean_std(v) for k, v in rows.items() if v}
     result = {
-        "config": str(args.config), "seeds": args.seeds[: len(seconds)], "num_eval": args.num_eval,
+        "config": _relative(args.config), "seeds": args.seeds[: len(seconds)], "num_eval": args.num_eval,
         "nll_data": nll_data,
         "nll_random": stats["random"][0], "nll_mle": stats["mle"][0], "nll_seqgan": stats["seqgan"][0],
         "nll_random_std": stats["random"][1], "nll_mle_std": stats["mle"][1], "nll_seqgan_std": stats["seqgan"][1],
@@ -142,7 +147,7 @@ def summarise(args, rows, seconds, nll_data, model_args, data_args, final: bool)
             mean, std = stats[key]
             print(f"| {label} | {mean:.3f} ± {std:.3f} | {PAPER.get(key, '—')} |")
     print(f"\nSeqGAN gain over MLE: {result['gain_over_mle']:.3f} (paper: {PAPER['mle'] - PAPER['seqgan']:.3f}); "
-          f"{statistics.fmean(seconds):.0f} s per SeqGAN run; wrote {args.out}")
+          f"{statistics.fmean(seconds):.0f} s per SeqGAN run; wrote {_relative(args.out)}")
 
 
 if __name__ == "__main__":

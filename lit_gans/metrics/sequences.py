@@ -30,7 +30,10 @@ def oracle_nll(oracle: nn.Module, tokens: Tensor, batch_size: int = 1000) -> flo
 
 
 def corpus_bleu(candidates: Sequence[str], references: Sequence[str], n_gram: int = 4) -> float:
-    """BLEU-``n_gram`` of each candidate against all references (whitespace tokens), averaged over the corpus."""
+    """Corpus BLEU-``n_gram`` of the candidates, each against all references (whitespace tokens), smoothed.
+
+    torchmetrics returns 0 when any n-gram order up to ``n_gram`` has no match at all, smoothing or not.
+    """
     from torchmetrics.text import BLEUScore
 
     if not candidates or not references:

@@ -1,4 +1,5 @@
-"""Sample grids from a fixed noise batch, written to the run directory as PNG and to the logger where it takes images."""
+"""Sample grids from a fixed noise batch, written to the run directory as PNG and to the logger where it takes images;
+token sequences (SeqGAN) are written as decoded text instead."""
 
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ class SampleGrid(L.Callback):
 
     @rank_zero_only
     def _save(self, trainer: L.Trainer, pl_module, samples, g_steps: int) -> None:
+        if not samples.is_floating_point():  # token sequences (SeqGAN): decoded text instead of a picture
+            return _save_text(trainer, pl_module, samples, g_steps)
         reference = getattr(trainer.datamodule, "means", None) if trainer.datamodule is not None else None
         picture = samples_to_picture(samples, reference)
         folder = Path(trainer.log_dir or trainer.default_root_dir) / "samples"
@@ -46,3 +49,18 @@ class SampleGrid(L.Callback):
         for logger in trainer.loggers:
             if hasattr(logger, "log_image"):  # W&B, and others that take images
                 logger.log_image(key="samples", images=[picture], step=trainer.global_step)
+
+
+def _save_text(trainer: L.Trainer, pl_module, tokens, g_steps: int) -> None:
+    """``samples/step_<g steps>.txt`` and ``samples/last.txt``, one decoded sequence a line; the first few to loggers
+    that take text."""
+    lines = pl_module.decode(tokens.cpu()) if hasattr(pl_module, "decode") else [" ".join(map(str, r)) for r in tokens.tolist()]
+    folder = Path(trainer.log_dir or trainer.default_root_dir) / "samples"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in (f"step_{g_steps:07d}.txt", "last.txt"):
+        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for logger in trainer.loggers:
+        if hasattr(logger, "log_text"):  # W&B
+            logger.log_text(key="samples", columns=["sample"], data=[[line] for line in lines[:8]], step=trainer.global_step)
+        elif hasattr(getattr(logger, "experiment", None), "add_text"):  # TensorBoard
+            logger.experiment.add_text("samples", "\n\n".join(lines[:8]), global_step=trainer.global_step)

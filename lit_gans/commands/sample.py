@@ -1,7 +1,8 @@
 """``lit-gans sample --ckpt PATH --num N --out FILE``: N samples from a trained model.
 
 ``.png`` writes a picture (a grid of images, or a scatter plot of 2D points), ``.pt`` the tensor itself (images in
-[-1, 1] of shape (N, C, H, W), points (N, D)). ``--label`` picks the class of a conditional model.
+[-1, 1] of shape (N, C, H, W), points (N, D), token ids (N, T)). Token sequences (SeqGAN) also go to ``.txt``, one
+decoded sequence a line, and the first few are printed. ``--label`` picks the class of a conditional model.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog="lit-gans sample", description=__doc__, exit_on_error=False)
     p.add_argument("--ckpt", type=str, required=True, help="checkpoint written by lit-gans fit")
     p.add_argument("--num", type=int, default=64, help="number of samples")
-    p.add_argument("--out", type=str, required=True, help="output file: .png (picture) or .pt (tensor)")
+    p.add_argument("--out", type=str, required=True, help="output file: .png (picture), .pt (tensor) or .txt (decoded token sequences)")
     p.add_argument("--seed", type=Optional[int], default=0, help="seed of the noise (null for a random draw)")
     p.add_argument("--label", type=Optional[int], default=None, help="class, for conditional models")
     p.add_argument("--nrow", type=Optional[int], default=None, help="images per row of the grid")
@@ -35,8 +36,8 @@ def main(argv: Sequence[str]) -> None:
     except Exception as e:  # jsonargparse's ArgumentError: unknown or missing options
         raise UserError(str(e).splitlines()[0]) from e
     out = Path(args.out)
-    if out.suffix not in (".png", ".pt"):
-        raise UserError(f"--out must end in .png or .pt, got {out.name}")
+    if out.suffix not in (".png", ".pt", ".txt"):
+        raise UserError(f"--out must end in .png, .pt or .txt, got {out.name}")
     if args.num < 1:
         raise UserError(f"--num must be >= 1, got {args.num}")
     model = load_model(args.ckpt)
@@ -46,9 +47,25 @@ def main(argv: Sequence[str]) -> None:
     except (TypeError, ValueError) as e:
         raise UserError(str(e)) from e
     out.parent.mkdir(parents=True, exist_ok=True)
+    if not samples.is_floating_point():  # token ids: decoded text, or the ids themselves
+        return _write_sequences(model, samples, out)
+    if out.suffix == ".txt":
+        raise UserError(f"{type(model).__name__} makes images or points, not text: use --out with .png or .pt")
     if out.suffix == ".pt":
         torch.save(samples.cpu(), out)
     else:
         meta = {"Software": "lit_gans", "Description": f"synthetic samples of {type(model).__name__}", "Source": args.ckpt}
         save_png(samples_to_picture(samples, nrow=args.nrow), out, meta)
     print(f"wrote {args.num} samples to {out}")
+
+
+def _write_sequences(model, tokens: torch.Tensor, out: Path) -> None:
+    if out.suffix == ".png":
+        raise UserError(f"{type(model).__name__} makes token sequences: use --out with .txt or .pt")
+    if out.suffix == ".pt":
+        torch.save(tokens.cpu(), out)
+    lines = model.decode(tokens.cpu())
+    if out.suffix == ".txt":
+        out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines[:5]))
+    print(f"wrote {len(lines)} sequences to {out}")

@@ -11,6 +11,7 @@ from lit_gans.data.vision import (
     MNISTDataModule,
 )
 from lit_gans.data.unpaired import DigitsStylesDataModule, UnpairedDataModule
+from lit_gans.data.sequences import OracleDataModule, TextDataModule
 
 DATAMODULES: dict[str, type[GANDataModule]] = {
     "Digits": DigitsDataModule,
@@ -22,6 +23,8 @@ DATAMODULES: dict[str, type[GANDataModule]] = {
     "ImageFolder": ImageFolderDataModule,
     "Unpaired": UnpairedDataModule,
     "DigitsStyles": DigitsStylesDataModule,
+    "Oracle": OracleDataModule,
+    "Text": TextDataModule,
 }
 
 __all__ = [
@@ -29,10 +32,14 @@ __all__ = [
     "GANDataModule",
     "DigitsDataModule",
     "Toy2DDataModule",
-    "MNISTDataModule",
-    "FashionMNISTDataModule",
-    "CIFAR10DataModule",
     "CelebADataModule",
+    "CIFAR10DataModule",
+    "FashionMNISTDataModule",
     "ImageFolderDataModule",
+    "MNISTDataModule",
+    "DigitsStylesDataModule",
+    "UnpairedDataModule",
+    "OracleDataModule",
+    "TextDataModule",
     "DATAMODULES",
 ]

@@ -5,7 +5,8 @@ from lit_gans.models.cgan import CGAN
 from lit_gans.models.cyclegan import CycleGAN
 from lit_gans.models.dcgan import DCGAN
 from lit_gans.models.gan import VanillaGAN
+from lit_gans.models.seqgan import SeqGAN
 
-MODELS: dict[str, type[GANModule]] = {cls.__name__: cls for cls in (VanillaGAN, CGAN, DCGAN, CycleGAN)}
+MODELS: dict[str, type[GANModule]] = {cls.__name__: cls for cls in (VanillaGAN, CGAN, DCGAN, CycleGAN, SeqGAN)}
 
-__all__ = ["GANModule", "VanillaGAN", "CGAN", "DCGAN", "MODELS"]
+__all__ = ["GANModule", "VanillaGAN", "CGAN", "DCGAN", "CycleGAN", "SeqGAN", "MODELS"]

@@ -1,0 +1,154 @@
+"""MLE-only vs SeqGAN on the synthetic oracle benchmark (Yu et al. 2017, arXiv:1609.05473, Table 1), at CPU size.
+
+For each seed, one SeqGAN run of ``experiments/seqgan/oracle_cpu.yaml`` (or ``--config``) is measured at its stage
+boundaries by NLL-oracle (per-token NLL of ``--num-eval`` generated sequences under the oracle):
+
+- ``random``: the untrained generator (N(0, 0.1) parameters), before any update;
+- ``mle``: the generator at the end of MLE pre-training, i.e. the MLE-only model SeqGAN starts from;
+- ``mle_continued``: with ``--mle-extra E``, a second run trained by MLE alone for E more epochs (same seed), so that
+  MLE gets more generator updates than SeqGAN's adversarial stage uses;
+- ``seqgan``: the generator after the adversarial rounds.
+
+The oracle is the same in every run (``oracle_seed`` of the config); seeds change the initialisation and training
+order. Prints a Markdown table and writes ``experiments/results/seqgan_oracle.json``.
+
+    nice -n 10 python experiments/benchmarks/seqgan_oracle.py --seeds 0 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import statistics
+import time
+from pathlib import Path
+
+import lightning as L
+import torch
+import yaml
+
+from lit_gans.callbacks.sequences import SequenceMetrics
+from lit_gans.data.sequences import OracleDataModule
+from lit_gans.metrics.sequences import oracle_nll
+from lit_gans.models.seqgan import SeqGAN
+
+ROOT = Path(__file__).resolve().parents[2]
+PAPER = {"random": 10.310, "mle": 9.038, "seqgan": 8.736}  # Table 1 of the paper (NLL-oracle, vocabulary 5,000)
+
+
+def load_config(path: Path) -> tuple[dict, dict]:
+    config = yaml.safe_load(path.read_text())
+    return config["model"]["init_args"], config["data"]["init_args"]
+
+
+def build_model(model_args: dict, data: OracleDataModule) -> SeqGAN:
+    """SeqGAN from a config's init_args; optimizer entries (class_path + init_args) become factories."""
+    kwargs = dict(model_args)
+    for key in ("g_optimizer", "d_optimizer"):
+        if key in kwargs:
+            spec = kwargs.pop(key)
+            module, _, name = spec["class_path"].rpartition(".")
+            cls = getattr(importlib.import_module(module), name)
+            kwargs[key] = lambda params, cls=cls, init=spec.get("init_args", {}): cls(params, **init)
+    return SeqGAN(data_shape=data.data_shape, num_classes=data.num_classes, **kwargs)
+
+
+class PrintedMetrics(SequenceMetrics):
+    """Prints each measurement as it is made (the runs are long on a shared CPU)."""
+
+    def measure(self, trainer, pl_module):
+        values = super().measure(trainer, pl_module)
+        print(f"  epoch {trainer.current_epoch:3d} {pl_module.stage()[0]:12s} {values}", flush=True)
+        return values
+
+
+def run(model_args: dict, data: OracleDataModule, seed: int, num_eval: int) -> tuple[dict[str, float], float]:
+    """One training run; NLL-oracle at the start and at the end of each stage, and the run's seconds."""
+    L.seed_everything(seed, verbose=False)
+    model = build_model(model_args, data)
+    metrics = PrintedMetrics(every_n_epochs=0, num_samples=num_eval, seed=10_000 + seed)
+    trainer = L.Trainer(
+        max_epochs=-1, accelerator="cpu", callbacks=[metrics], logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False,
+    )
+    start = time.perf_counter()
+    trainer.fit(model, data)
+    seconds = time.perf_counter() - start
+    nll = {"random": metrics.history[0][3]}
+    nll |= {stage: value for _, stage, name, value in metrics.history[1:] if name == "nll_oracle"}
+    return nll, seconds
+
+
+def _relative(path: Path) -> str:
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=ROOT / "experiments/seqgan/oracle_cpu.yaml")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--num-eval", type=int, default=2000, help="generated sequences per NLL-oracle estimate")
+    parser.add_argument("--mle-extra", type=int, default=0, help="extra MLE-only epochs for the continued baseline")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=ROOT / "experiments/results/seqgan_oracle.json")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    model_args, data_args = load_config(args.config)
+    data = OracleDataModule(**data_args)
+    data.setup()
+    nll_data = oracle_nll(data.oracle, data.train_set.tensors[0])
+    rows: dict[str, list[float]] = {"random": [], "mle": [], "seqgan": [], "mle_continued": []}
+    seconds = []
+    for seed in args.seeds:
+        nll, sec = run(model_args, data, seed, args.num_eval)
+        rows["random"].append(nll["random"]), rows["mle"].append(nll["mle"]), rows["seqgan"].append(nll["adversarial"])
+        seconds.append(sec)
+        if args.mle_extra:
+            mle_only = model_args | {"g_pretrain_epochs": model_args["g_pretrain_epochs"] + args.mle_extra,
+                                     "d_pretrain_steps": 0, "adversarial_rounds": 0}
+            rows["mle_continued"].append(run(mle_only, data, seed, args.num_eval)[0]["mle"])
+        print(f"seed {seed}: " + ", ".join(f"{k} {v[-1]:.3f}" for k, v in rows.items() if v) + f" ({sec:.0f} s)", flush=True)
+        summarise(args, rows, seconds, nll_data, model_args, data_args, final=seed == args.seeds[-1])
+
+
+def summarise(args, rows, seconds, nll_data, model_args, data_args, final: bool) -> None:
+    """Writes the JSON (after every seed, so an interrupted run keeps its seeds); prints the table at the end."""
+    stats = {k: mean_std(v) for k, v in rows.items() if v}
+    result = {
+        "config": _relative(args.config), "seeds": args.seeds[: len(seconds)], "num_eval": args.num_eval,
+        "nll_data": nll_data,
+        "nll_random": stats["random"][0], "nll_mle": stats["mle"][0], "nll_seqgan": stats["seqgan"][0],
+        "nll_random_std": stats["random"][1], "nll_mle_std": stats["mle"][1], "nll_seqgan_std": stats["seqgan"][1],
+        "gain_over_mle": stats["mle"][0] - stats["seqgan"][0],
+        "per_seed": rows, "seconds_per_seqgan_run": seconds, "model": model_args, "data": data_args,
+    }
+    if "mle_continued" in stats:
+        result |= {"nll_mle_continued": stats["mle_continued"][0], "nll_mle_continued_std": stats["mle_continued"][1],
+                   "mle_extra_epochs": args.mle_extra}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    if not final:
+        return
+
+    print(f"\nNLL-oracle (lower is better), mean ± std over seeds {args.seeds}; the oracle's own data: {nll_data:.3f}\n")
+    print("| generator | this run | paper Table 1 (full size) |")
+    print("|---|---|---|")
+    names = {"random": "Random (untrained G)", "mle": "MLE (end of pre-training)", "mle_continued": f"MLE, +{args.mle_extra} epochs",
+             "seqgan": "SeqGAN"}
+    for key, label in names.items():
+        if key in stats:
+            mean, std = stats[key]
+            print(f"| {label} | {mean:.3f} ± {std:.3f} | {PAPER.get(key, '—')} |")
+    print(f"\nSeqGAN gain over MLE: {result['gain_over_mle']:.3f} (paper: {PAPER['mle'] - PAPER['seqgan']:.3f}); "
+          f"{statistics.fmean(seconds):.0f} s per SeqGAN run; wrote {_relative(args.out)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -132,12 +132,15 @@ class ProGAN(GANModule):
         **kwargs,
     ) -> None:
         super().__init__(loss="wasserstein", ema_decay=ema_decay, **kwargs)
+        # tables from YAML may arrive with string keys: keep int resolutions in the saved hyper-parameters
+        channels = {int(r): int(c) for r, c in channels.items()} if channels else None
+        batch_size = {int(r): int(b) for r, b in batch_size.items()} if batch_size else None
+        lr = {int(r): float(v) for r, v in lr.items()} if lr else None
         self.save_hyperparameters(ignore=_NOT_HPARAMS)
         c, size = self._check_args(data_shape, fade_kimg, stable_kimg, batch_size, lr)
         self.target = size
         self.fade_images, self.stable_images = round(fade_kimg * 1000), round(stable_kimg * 1000)
-        self.batch_table = {int(r): int(b) for r, b in (batch_size or {}).items()}
-        self.lr_table = {int(r): float(v) for r, v in (lr or {}).items()}
+        self.batch_table, self.lr_table = batch_size or {}, lr or {}
         self.generator = ProGANGenerator(z_dim, c, size, channels)
         self.discriminator = ProGANDiscriminator(c, size, channels, group_size)
         # the schedule's position: real images shown to D so far, and the resolution the last step trained

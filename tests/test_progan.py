@@ -214,10 +214,12 @@ def test_digits_config_builds_and_trains_two_steps(tmp_path):
 
     main(["fit", "-c", str(ROOT / "experiments/progan/digits.yaml"), "--trainer.max_steps", "4",
           "--trainer.default_root_dir", str(tmp_path), "--trainer.logger", "false",
-          "--trainer.enable_progress_bar", "false", "--samples.every_n_steps", "0"])
+          "--trainer.enable_progress_bar", "false", "--samples.every_n_steps", "0",
+          "--model.init_args.stable_kimg", "0.016"])  # a schedule override from the command line
     ckpt = next(tmp_path.rglob("last.ckpt"))
     model = load_model(ckpt, ProGAN)
     assert int(model.images_shown) == 32 and model.hparams.channels == {4: 64, 8: 32, 16: 16}
+    assert model.phase.resolution == 8 and abs(model.phase.alpha - 16 / 2000) < 1e-9
 
 
 def pixel_mmd(a: torch.Tensor, b: torch.Tensor, bandwidth: float = 64.0) -> float:

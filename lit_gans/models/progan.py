@@ -21,7 +21,7 @@ new block arrives); both are in every checkpoint, so a resumed run continues at 
 from __future__ import annotations
 
 import random
-from typing import Any, NamedTuple, Optional, Sequence
+from typing import Any, Literal, NamedTuple, Optional, Sequence
 
 import numpy as np
 import torch
@@ -98,14 +98,17 @@ class ProGAN(GANModule):
         z_dim: latent size (512 in the paper).
         channels: feature maps per resolution, e.g. {4: 512, 8: 512, 16: 512, 32: 512, 64: 256}; None = Table 2.
         fade_kimg, stable_kimg: thousands of real images shown per fade-in and per stabilisation phase (800, 800).
-        batch_size: per-resolution batch size, e.g. {4: 16, 128: 16, 256: 14}; each batch from the DataLoader is cut
-            to it, so ``data.batch_size`` must be at least its largest value. None = the DataLoader's batch size.
-        lr: per-resolution learning rate of both players, overriding the optimizers' own for the resolutions listed.
+        batch_size: per-resolution batch size, listed where it changes: {4: 16, 256: 14} is 16 up to 128x128 and 14
+            from 256x256. Each DataLoader batch is cut to it, so ``data.batch_size`` must be at least its largest
+            value. None = the DataLoader's batch size.
+        lr: per-resolution learning rate of both players, listed where it changes like ``batch_size``; resolutions
+            below the first entry use the optimizers' own. None = the optimizers' own (and their schedulers') always.
         gp_lambda: weight lambda of the gradient penalty (10).
         eps_drift: weight of the drift term E[D(x)^2] (0.001).
         group_size: minibatch standard deviation group (4).
         reset_optimizer_on_grow: clear the Adam moments when a new resolution starts (the authors' code does).
         ema_decay: decay of the EMA generator used for sampling (0.999).
+        loss: the paper's Wasserstein loss (the only choice; the gradient penalty and drift assume it).
         **kwargs: training options of :class:`GANModule` (optimizers, n_critic).
 
     >>> ProGAN(data_shape=(1, 16, 16), z_dim=8, channels={4: 8, 8: 8, 16: 4}).sample(2, seed=0).shape
@@ -129,9 +132,10 @@ class ProGAN(GANModule):
         group_size: int = 4,
         reset_optimizer_on_grow: bool = True,
         ema_decay: Optional[float] = 0.999,
+        loss: Literal["wasserstein"] = "wasserstein",
         **kwargs,
     ) -> None:
-        super().__init__(loss="wasserstein", ema_decay=ema_decay, **kwargs)
+        super().__init__(loss=loss, ema_decay=ema_decay, **kwargs)
         # tables from YAML may arrive with string keys: keep int resolutions in the saved hyper-parameters
         channels = {int(r): int(c) for r, c in channels.items()} if channels else None
         batch_size = {int(r): int(b) for r, b in batch_size.items()} if batch_size else None
@@ -179,7 +183,7 @@ class ProGAN(GANModule):
             opt = getattr(opt, "optimizer", opt)  # Lightning wraps each optimizer
             if new_block and self.hparams.reset_optimizer_on_grow:
                 opt.state.clear()
-            for group in opt.param_groups:
+            for group in opt.param_groups if self.lr_table else ():  # no table: the lr stays the optimizer's own
                 group.setdefault("base_lr", group["lr"])  # the optimizer's own lr, kept in its state_dict
                 group["lr"] = phase.lr if phase.lr is not None else group["base_lr"]
         self.trained_resolution.fill_(phase.resolution)

@@ -174,6 +174,8 @@ def test_drift_penalty_and_critic_loss_terms():
 def test_bad_input_gets_clear_errors():
     with pytest.raises(ValueError, match="power-of-two"):
         ProGAN(data_shape=(1, 12, 12))
+    with pytest.raises(ValueError, match="Wasserstein loss"):
+        ProGAN(data_shape=(1, 16, 16), loss="hinge")
     with pytest.raises(ValueError, match="no entry for resolutions"):
         ProGAN(data_shape=(1, 16, 16), channels={4: 8, 8: 8})
     model = ProGAN(data_shape=(1, 8, 8), z_dim=8, channels={4: 8, 8: 8}, batch_size={4: 32})

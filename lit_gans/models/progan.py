@@ -135,6 +135,8 @@ class ProGAN(GANModule):
         loss: Literal["wasserstein"] = "wasserstein",
         **kwargs,
     ) -> None:
+        if loss != "wasserstein":
+            raise ValueError(f"ProGAN trains with the Wasserstein loss (WGAN-GP + drift), got loss={loss!r}: remove it")
         super().__init__(loss=loss, ema_decay=ema_decay, **kwargs)
         # tables from YAML may arrive with string keys: keep int resolutions in the saved hyper-parameters
         channels = {int(r): int(c) for r, c in channels.items()} if channels else None

@@ -5,8 +5,9 @@ from lit_gans.models.cgan import CGAN
 from lit_gans.models.cyclegan import CycleGAN
 from lit_gans.models.dcgan import DCGAN
 from lit_gans.models.gan import VanillaGAN
+from lit_gans.models.progan import ProGAN
 from lit_gans.models.seqgan import SeqGAN
 
-MODELS: dict[str, type[GANModule]] = {cls.__name__: cls for cls in (VanillaGAN, CGAN, DCGAN, CycleGAN, SeqGAN)}
+MODELS: dict[str, type[GANModule]] = {cls.__name__: cls for cls in (VanillaGAN, CGAN, DCGAN, CycleGAN, ProGAN, SeqGAN)}
 
-__all__ = ["GANModule", "VanillaGAN", "CGAN", "DCGAN", "CycleGAN", "SeqGAN", "MODELS"]
+__all__ = ["GANModule", "VanillaGAN", "CGAN", "DCGAN", "CycleGAN", "ProGAN", "SeqGAN", "MODELS"]

@@ -19,4 +19,10 @@ def _sample(argv: Sequence[str]) -> None:
     main(argv)
 
 
-COMMANDS: dict[str, Callable[[Sequence[str]], None]] = {"sample": _sample}
+def _train_classifier(argv: Sequence[str]) -> None:
+    from lit_gans.commands.train_classifier import main
+
+    main(argv)
+
+
+COMMANDS: dict[str, Callable[[Sequence[str]], None]] = {"sample": _sample, "train-classifier": _train_classifier}

@@ -115,18 +115,13 @@ class Evaluation(L.Callback):
         results = scores.compute(seed=self.seed)
         scores.reset_fake()
         results["seconds"] = time.perf_counter() - start
-        self._log(trainer, {f"eval/{k}": v for k, v in results.items()})
+        log_metrics(trainer, {f"eval/{k}": v for k, v in results.items()})
         self.history.append((self._last_step, results))
         return results
 
     @property
     def num_chunks(self) -> int:
         return -(-self.num_samples // self.batch_size)
-
-    def _log(self, trainer: L.Trainer, metrics: dict[str, float]) -> None:
-        trainer.callback_metrics.update({k: torch.tensor(v) for k, v in metrics.items()})
-        for logger in trainer.loggers:  # Lightning's loggers write from global rank 0 only
-            logger.log_metrics(metrics, step=trainer.global_step)
 
     # --- the metrics and the real data's features -------------------------------------------------------------
     def _setup_scores(self, trainer: L.Trainer, pl_module) -> FeatureScores:
@@ -178,3 +173,14 @@ class Evaluation(L.Callback):
         if images.dim() != 4:
             raise ValueError(f"Evaluation scores images (N, C, H, W); the data gives shape {tuple(images.shape)}")
         return images
+
+
+def log_metrics(trainer: L.Trainer, metrics: dict[str, float]) -> None:
+    """Writes a callback's numbers to every logger (at the trainer's step) and to ``trainer.callback_metrics``.
+
+    Straight to the loggers rather than ``pl_module.log``: that one writes step values only every
+    ``log_every_n_steps`` steps, and would drop an evaluation made in between.
+    """
+    trainer.callback_metrics.update({k: torch.tensor(v) for k, v in metrics.items()})
+    for logger in trainer.loggers:  # Lightning's loggers write from global rank 0 only
+        logger.log_metrics(metrics, step=trainer.global_step)

@@ -12,7 +12,7 @@ import torch
 from lit_gans.metrics.features import FeatureExtractor
 
 
-def random_inception_state_dict(seed: int = 0, calibration_images: int = 2) -> dict:
+def random_inception_state_dict(seed: int = 0, calibration_images: int = 1) -> dict:
     """torch-fidelity's Inception v3 architecture with random weights, nothing downloaded.
 
     Its batch-norm statistics are set from one batch of noise images (a train-mode pass with cumulative averages):
@@ -70,3 +70,12 @@ class FlatFeatures(FeatureExtractor):
     def features_and_logits(self, x):
         flat = x.flatten(1).float()
         return flat, flat[:, : self.num_classes]
+
+
+def one_thread():
+    """A pytest fixture body (wrap it with ``pytest.fixture``): runs a test on one intra-op thread and restores the
+    count. On a shared, oversubscribed CPU two spinning GEMM threads per process made these tests 3-20x slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -104,3 +104,20 @@ def test_same_fid_with_one_and_two_processes(tmp_path):
     assert abs(results[1]["eval/fid"] - results[2]["eval/fid"]) < 1e-4
     # precision/recall gather all features: identical sets give identical values
     assert abs(results[1]["eval/precision"] - results[2]["eval/precision"]) < 1e-6
+
+
+def test_evaluation_config_builds(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from lit_gans.callbacks.health import TrainingHealth
+    from lit_gans.cli import GANCLI
+    from lit_gans.data import GANDataModule
+    from lit_gans.models import GANModule
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    config = Path(__file__).resolve().parents[1] / "experiments" / "dcgan" / "digits_eval.yaml"
+    cli = GANCLI(GANModule, GANDataModule, subclass_mode_model=True, subclass_mode_data=True, run=False,
+                 args=["-c", str(config), f"--trainer.default_root_dir={tmp_path}"], auto_configure_optimizers=False)
+    kinds = {type(cb) for cb in cli.trainer.callbacks}
+    assert {Evaluation, TrainingHealth} <= kinds
+    assert type(cli.trainer.logger).__name__ == "WandbLogger"

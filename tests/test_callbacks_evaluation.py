@@ -32,7 +32,10 @@ def _quiet():
 
 def _model(lr: float = 2e-4) -> VanillaGAN:
     torch.manual_seed(0)
-    opt = functools.partial(torch.optim.Adam, lr=lr, betas=(0.5, 0.999)) if lr else functools.partial(torch.optim.SGD, lr=0.0)
+    if lr:
+        opt = functools.partial(torch.optim.Adam, lr=lr, betas=(0.5, 0.999))
+    else:  # weights that never move: every run scores the same generator
+        opt = functools.partial(torch.optim.SGD, lr=0.0)
     return VanillaGAN(data_shape=(1, 8, 8), z_dim=8, g_hidden=(32,), d_hidden=(32,), g_optimizer=opt, d_optimizer=opt)
 
 

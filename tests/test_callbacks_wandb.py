@@ -62,9 +62,10 @@ def test_wandb_offline_run_holds_metrics_and_sample_images(tmp_path, monkeypatch
                         callbacks=[evaluation, SampleGrid(every_n_steps=0, num_samples=16)], default_root_dir=tmp_path)
     trainer.fit(model, datamodule=DigitsDataModule(image_size=8, batch_size=32))
     fid = evaluation.history[-1][1]["fid"]
+    run_dir = Path(logger.experiment.dir).parent  # .../wandb/offline-run-<time>-<id>
     logger.experiment.finish()
-    runs = list((tmp_path / "wandb").glob("offline-run-*"))
-    assert len(runs) == 1  # one run, no duplicate
+    runs = list(run_dir.parent.glob("offline-run-*"))
+    assert runs == [run_dir]  # one run, no duplicate
     rows = wandb_history(next(runs[0].glob("run-*.wandb")))
     fids = [row["eval/fid"] for row in rows if "eval/fid" in row]
     assert len(fids) == 1 and abs(fids[0] - fid) < 1e-6

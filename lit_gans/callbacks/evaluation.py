@@ -82,7 +82,8 @@ class Evaluation(L.Callback):
         self.num_samples, self.batch_size, self.seed = num_samples, batch_size, seed
         self.backbone_name, self.inception_weights, self.metrics = backbone, inception_weights, tuple(metrics)
         self.real_split, self.num_real = real_split, num_real
-        self.cache_dir = Path(cache_dir or os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "lit_gans") / "real_features"
+        cache_root = cache_dir or os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "lit_gans"
+        self.cache_dir = Path(cache_root) / "real_features"
         self.scores: Optional[FeatureScores] = None
         self.history: list[tuple[int, dict[str, float]]] = []  # (generator steps, metrics) of every evaluation
         self._last_step: Optional[int] = None

@@ -22,7 +22,14 @@ from lit_gans.nets.classifier import DigitsClassifier, resize_to
 
 
 def fit_classifier(
-    x: Tensor, y: Tensor, *, num_classes: int = 10, epochs: int = 10, batch_size: int = 64, lr: float = 2e-3, seed: int = 0,
+    x: Tensor,
+    y: Tensor,
+    *,
+    num_classes: int = 10,
+    epochs: int = 10,
+    batch_size: int = 64,
+    lr: float = 2e-3,
+    seed: int = 0,
     **net_kwargs: Any,
 ) -> DigitsClassifier:
     """A :class:`DigitsClassifier` trained on images ``x`` (N, C, H, W) in [-1, 1] with labels ``y`` (N,)."""

@@ -66,5 +66,7 @@ class InceptionFeatures(FeatureExtractor):
 
     @torch.no_grad()
     def features_and_logits(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        # torchmetrics' forward returns only the first requested layer; its (private) full forward returns both, so
+        # the network runs once for FID/KID features and IS logits. Pinned by tests/test_metrics.py.
         features, logits = self.net._torch_fidelity_forward(to_uint8_rgb(x))  # (N, d), (N, 1008)
         return features.reshape(len(x), -1).float(), logits.float()

@@ -124,3 +124,12 @@ def test_evaluation_config_builds(tmp_path, monkeypatch):
     kinds = {type(cb) for cb in cli.trainer.callbacks}
     assert {Evaluation, TrainingHealth} <= kinds
     assert type(cli.trainer.logger).__name__ == "WandbLogger"
+
+
+def test_too_few_chunks_for_the_processes_is_a_clear_error():
+    from types import SimpleNamespace
+
+    cb = Evaluation(num_samples=100, batch_size=64, backbone=digits_classifier_file())  # 2 chunks
+    trainer = SimpleNamespace(global_rank=0, world_size=4)
+    with pytest.raises(ValueError, match="gives 2 chunks for 4 processes"):
+        cb.evaluate(trainer, SimpleNamespace(g_steps=torch.tensor(0)))

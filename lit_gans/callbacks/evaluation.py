@@ -108,8 +108,13 @@ class Evaluation(L.Callback):
         """One evaluation; every process must call it (the metrics are gathered across processes)."""
         start = time.perf_counter()
         self._last_step = int(pl_module.g_steps)
-        scores = self._setup_scores(trainer, pl_module)
         rank, world = trainer.global_rank, trainer.world_size
+        if self.num_chunks < world:  # a process with no samples has no metric state to gather
+            raise ValueError(
+                f"Evaluation: num_samples={self.num_samples} in chunks of batch_size={self.batch_size} gives "
+                f"{self.num_chunks} chunks for {world} processes; lower batch_size or raise num_samples"
+            )
+        scores = self._setup_scores(trainer, pl_module)
         for i in range(rank, self.num_chunks, world):  # this process's share of the chunks
             n = min(self.batch_size, self.num_samples - i * self.batch_size)
             scores.update(pl_module.sample(n, seed=self.seed + i), real=False)

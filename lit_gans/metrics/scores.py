@@ -155,8 +155,8 @@ class FeatureScores(nn.Module):
         """All metrics, on every process (each takes part in gathering the states); ``seed`` fixes the random
         subsets of KID and the split order of IS without touching the global random state."""
         out: dict[str, float] = {}
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with torch.random.fork_rng(devices=[]):  # KID and IS draw their permutations from the CPU generator
+            torch.random.default_generator.manual_seed(seed)
             if self.fid is not None:
                 out["fid"] = float(self.fid.compute())
             if self.kid is not None:

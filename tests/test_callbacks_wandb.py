@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 import struct
+import time
 from pathlib import Path
 
 import lightning as L
@@ -66,9 +67,15 @@ def test_wandb_offline_run_holds_metrics_and_sample_images(tmp_path, monkeypatch
     logger.experiment.finish()
     runs = list(run_dir.parent.glob("offline-run-*"))
     assert runs == [run_dir]  # one run, no duplicate
-    rows = wandb_history(next(runs[0].glob("run-*.wandb")))
+    run_file = next(run_dir.glob("run-*.wandb"))
+    for _ in range(20):  # W&B's writer is a separate process: under load its last records can trail finish()
+        rows = wandb_history(run_file)
+        if any("samples/_type" in row for row in rows):
+            break
+        time.sleep(0.5)
     fids = [row["eval/fid"] for row in rows if "eval/fid" in row]
-    assert len(fids) == 1 and abs(fids[0] - fid) < 1e-6
+    assert len(fids) == 1, f"{run_file.stat().st_size} bytes, history keys {[sorted(r) for r in rows]}"
+    assert abs(fids[0] - fid) < 1e-6
     grids = [row for row in rows if row.get("samples/_type") == "images/separated"]
     assert len(grids) == 1
     image = runs[0] / "files" / grids[0]["samples/filenames"][0]

@@ -1,11 +1,12 @@
 """Subcommands of ``lit-gans`` beside LightningCLI's: each is ``main(argv: list[str]) -> None`` in its own module.
 
-A variant that brings a command (CycleGAN's ``translate``, say) adds its module here and one line to
-:data:`COMMANDS`.
+A variant that brings a command (CycleGAN's ``translate``, say) adds its module here and one entry to
+:data:`_MODULES`.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Callable, Sequence
 
 
@@ -13,16 +14,15 @@ class UserError(Exception):
     """Something the user can fix; the CLI prints it as one line and exits with status 2."""
 
 
-def _sample(argv: Sequence[str]) -> None:
-    from lit_gans.commands.sample import main
-
-    main(argv)
+#: subcommand name -> module of lit_gans.commands defining ``main(argv)``; modules are imported on use
+_MODULES = {"sample": "sample", "translate": "translate", "train-classifier": "train_classifier"}
 
 
-def _translate(argv: Sequence[str]) -> None:
-    from lit_gans.commands.translate import main
+def _lazy(module: str) -> Callable[[Sequence[str]], None]:
+    def run(argv: Sequence[str]) -> None:
+        importlib.import_module(f"lit_gans.commands.{module}").main(argv)
 
-    main(argv)
+    return run
 
 
-COMMANDS: dict[str, Callable[[Sequence[str]], None]] = {"sample": _sample, "translate": _translate}
+COMMANDS: dict[str, Callable[[Sequence[str]], None]] = {name: _lazy(module) for name, module in _MODULES.items()}

@@ -42,12 +42,18 @@ def mode_statistics(samples: Tensor, means: Tensor, std: float, threshold: float
     counts = torch.bincount(nearest[good], minlength=len(means))
     captured = int((counts >= min_count).sum())
     hq = 100.0 * float(good.double().mean()) if len(samples) else 0.0
+    return ModeStats(captured, hq, kl_to_uniform(counts), tuple(int(c) for c in counts))
+
+
+def kl_to_uniform(counts: Tensor) -> float:
+    """KL(p || uniform) of the histogram ``counts`` (K,) over K modes, with 0 log 0 = 0; ``inf`` for no samples.
+
+    >>> round(kl_to_uniform(torch.tensor([2, 0])), 4)  # log 2: everything in one of two modes
+    0.6931
+    """
     total = counts.sum()
     if total == 0:
-        kl = float("inf")
-    else:
-        p = counts.double() / total
-        q = 1.0 / len(means)
-        nz = p > 0
-        kl = float((p[nz] * (p[nz] / q).log()).sum())
-    return ModeStats(captured, hq, kl, tuple(int(c) for c in counts))
+        return float("inf")
+    p = counts.double() / total
+    nz = p > 0
+    return float((p[nz] * (p[nz] * len(counts)).log()).sum())

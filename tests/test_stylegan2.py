@@ -161,6 +161,15 @@ def test_bad_arguments_say_what_to_fix(kw, match):
 
 
 # --- training: transfer, FreezeD, checkpoint, learning ------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Small convolutions run fastest on one thread; more threads thrash on a shared 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def fit(model, steps, batch_size=32, image_size=8, seed=0):
     L.seed_everything(seed, verbose=False)
     trainer = L.Trainer(max_epochs=1, limit_train_batches=steps, limit_val_batches=0, logger=False,

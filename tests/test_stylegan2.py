@@ -73,7 +73,7 @@ def test_lazy_phases_fire_on_the_right_steps():
 def test_adam_adjusted_by_k_over_k_plus_1():
     lr, betas = lazy_adam_adjustment(0.0025, (0.0, 0.99), 4)
     assert abs(lr - 0.0025 * 4 / 5) < 1e-12 and abs(betas[1] - 0.99**0.8) < 1e-12 and betas[0] == 0.0
-    g_opt, d_opt = tiny().configure_optimizers()
+    (g_opt, d_opt), _ = tiny().configure_optimizers()
     assert abs(d_opt.param_groups[0]["lr"] - 0.002 * 16 / 17) < 1e-12
     assert abs(d_opt.param_groups[0]["betas"][1] - 0.99 ** (16 / 17)) < 1e-12
     assert abs(g_opt.param_groups[0]["lr"] - 0.002 * 4 / 5) < 1e-12

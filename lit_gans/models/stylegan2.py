@@ -250,16 +250,14 @@ class StyleGAN2(GANModule):
 
     # --- optimizers: Adam adjusted for lazy regularisation ----------------------------------------------------------
     def configure_optimizers(self):
-        d_params = [p for p in self.discriminator.parameters() if p.requires_grad]  # FreezeD layers stay out
-        g_opt = self._make_optimizer(self.g_optimizer, self.generator.parameters())
-        d_opt = self._make_optimizer(self.d_optimizer, d_params)
+        (g_opt, d_opt), schedulers = super().configure_optimizers()  # FreezeD parameters never get a gradient
         for opt, interval in ((g_opt, self.hparams.pl_interval), (d_opt, self.hparams.r1_interval)):
             for group in opt.param_groups:
-                if "betas" in group:
-                    group["lr"], group["betas"] = lazy_adam_adjustment(group["lr"], group["betas"], interval)
-                else:
-                    group["lr"] = lazy_adam_adjustment(group["lr"], (), interval)[0]
-        return [g_opt, d_opt]
+                betas = group.get("betas", ())
+                group["lr"], adjusted = lazy_adam_adjustment(group["lr"], betas, interval)
+                if betas:
+                    group["betas"] = adjusted
+        return [g_opt, d_opt], schedulers
 
     # --- transfer: init_from and FreezeD ----------------------------------------------------------------------------
     def setup(self, stage: str) -> None:

@@ -2,8 +2,8 @@
 StyleGAN", arXiv:1912.04958; with DiffAugment (Zhao et al. 2020, arXiv:2006.10738) and transfer with FreezeD
 (Mo, Cho & Shin 2020, arXiv:2002.10964).
 
-Networks: :mod:`lit_gans.nets.stylegan2`. One training batch runs the phases of :data:`PHASES` whose interval divides
-the batch's (1-based) step number, in table order:
+Networks: :mod:`lit_gans.nets.stylegan2`. One training batch runs, in the order of the table ``StyleGAN2.phases``,
+the phases whose interval divides the batch's (1-based) step number:
 
 1. ``Dmain`` (every step): the logistic loss softplus(D(T(G(w)))) + softplus(-D(T(x))), T the DiffAugment policy;
 2. ``Dreg`` (every ``r1_interval`` = 16 steps): lazy R1, (gamma / 2) E||grad_x D(T(x))||^2 x interval (section 3.1);
@@ -184,11 +184,10 @@ class StyleGAN2(GANModule):
         if not 0 <= freeze_d <= n_frozen:
             raise ValueError(f"freeze_d must be between 0 and {n_frozen} (the discriminator's layers), got {freeze_d}")
         self.register_buffer("pl_mean", torch.zeros(()))  # running mean a of the path lengths (saved in checkpoints)
-        self.phases = [Phase("Dmain", "d", "d_main_loss", 1), Phase("Gmain", "g", "g_main_loss", 1)]
-        if r1_gamma > 0:
-            self.phases.insert(1, Phase("Dreg", "d", "d_reg_loss", r1_interval))
-        if pl_weight > 0:
-            self.phases.append(Phase("Greg", "g", "g_reg_loss", pl_interval))
+        table = [Phase("Dmain", "d", "d_main_loss", 1), Phase("Dreg", "d", "d_reg_loss", r1_interval),
+                 Phase("Gmain", "g", "g_main_loss", 1), Phase("Greg", "g", "g_reg_loss", pl_interval)]
+        switched_off = {"Dreg": r1_gamma == 0, "Greg": pl_weight == 0}
+        self.phases = [p for p in table if not switched_off.get(p.name, False)]  # run in this order
 
     # --- generation -------------------------------------------------------------------------------------------------
     def generate_ws(self, net: StyleGAN2Generator, n: int) -> Tensor:

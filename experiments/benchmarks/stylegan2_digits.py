@@ -79,7 +79,7 @@ def train(model, x, budget: float, seed: int) -> dict:
 def stylegan2(**kw) -> StyleGAN2:
     """The experiments/stylegan2/digits.yaml model."""
     args = dict(data_shape=(1, 16, 16), z_dim=64, w_dim=64, mapping_layers=2, channel_base=256, channel_max=32,
-                r1_gamma=0.1, ema_kimg=2.0, g_optimizer=lambda p: torch.optim.Adam(p, **ADAM_SG2),
+                r1_gamma=0.1, ema_kimg=2.0, ema_rampup=0.05, g_optimizer=lambda p: torch.optim.Adam(p, **ADAM_SG2),
                 d_optimizer=lambda p: torch.optim.Adam(p, **ADAM_SG2))
     return StyleGAN2(**{**args, **kw})
 

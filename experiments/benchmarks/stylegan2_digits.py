@@ -148,17 +148,20 @@ def main() -> None:
         ("fid_10pct_plain", lambda: stylegan2(augment=None), small, {}),
         ("fid_10pct_diffaug", lambda: stylegan2(augment="color,translation,cutout"), small, {}),
     ]:
+        L.seed_everything(args.seed, verbose=False)  # the same initial weights whatever ran before
         model = make()
         runs[key] = train(model, data, args.budget, args.seed)
         results[key] = score(model)
         print(f"{key}: {results[key]:.2f} {runs[key]}", flush=True)
 
+    L.seed_everything(args.seed, verbose=False)
     source = stylegan2(augment="color,translation,cutout")
     runs["source_90pct"] = train(source, rest, args.budget, args.seed)
     ckpt = Path("runs/benchmarks/stylegan2_digits_source.ckpt")
     ckpt.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"state_dict": source.state_dict(), "lit_gans_model": "StyleGAN2"}, ckpt)
     results["fid_90pct_source"] = score(source)
+    L.seed_everything(args.seed, verbose=False)
     target = stylegan2(augment="color,translation,cutout", init_from=str(ckpt))
     runs["fid_10pct_transfer"] = train(target, small, args.budget, args.seed)
     results["fid_10pct_scratch"] = results["fid_10pct_diffaug"]  # the same run: 10%, DiffAugment, from scratch

@@ -7,7 +7,8 @@ from lit_gans.models.dcgan import DCGAN
 from lit_gans.models.gan import VanillaGAN
 from lit_gans.models.progan import ProGAN
 from lit_gans.models.seqgan import SeqGAN
+from lit_gans.models.stylegan2 import StyleGAN2
 
-MODELS: dict[str, type[GANModule]] = {cls.__name__: cls for cls in (VanillaGAN, CGAN, DCGAN, CycleGAN, ProGAN, SeqGAN)}
+MODELS: dict[str, type[GANModule]] = {cls.__name__: cls for cls in (VanillaGAN, CGAN, DCGAN, CycleGAN, ProGAN, StyleGAN2, SeqGAN)}
 
-__all__ = ["GANModule", "VanillaGAN", "CGAN", "DCGAN", "CycleGAN", "ProGAN", "SeqGAN", "MODELS"]
+__all__ = ["GANModule", "VanillaGAN", "CGAN", "DCGAN", "CycleGAN", "ProGAN", "StyleGAN2", "SeqGAN", "MODELS"]

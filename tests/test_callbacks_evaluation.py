@@ -97,9 +97,8 @@ def test_same_fid_with_one_and_two_processes(tmp_path):
     for devices in (1, 2):
         cb = Evaluation(every_n_epochs=0, num_samples=200, batch_size=32, backbone=clf, cache_dir=str(tmp_path),
                         metrics=["fid", "pr"])
-        # GANModule's two players under DDP: each step leaves one player's parameters out of the loss, which DDP
-        # refuses ("parameters that were not used in producing the loss") unless it looks for unused parameters
-        strategy = DDPStrategy(start_method="fork", find_unused_parameters=True) if devices == 2 else "auto"
+        # plain DDP: GANModule.setup turns on the unused-parameter search its two players need
+        strategy = DDPStrategy(start_method="fork") if devices == 2 else "auto"
         trainer = _trainer(2, [cb], devices=devices, strategy=strategy)
         trainer.fit(_model(lr=0.0), datamodule=DigitsDataModule(image_size=8, batch_size=32))
         results[devices] = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("eval/")}

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Optional
 
 import lightning as L
 import torch
+from lightning.pytorch.strategies import DDPStrategy
 from torch import Tensor, nn
 
 from lit_gans.losses import adversarial_loss
@@ -192,6 +193,15 @@ class GANModule(L.LightningModule):
         schedulers = self.lr_schedulers()
         for sch in schedulers if isinstance(schedulers, list) else [schedulers] if schedulers else []:
             sch.step()
+
+    # --- distributed training -------------------------------------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        # Each player's update leaves the other player's parameters out of the loss, which DistributedDataParallel
+        # refuses ("parameters that were not used in producing the loss") unless it looks for unused parameters.
+        # Runs before the strategy wraps the model; a value the user set explicitly is kept.
+        strategy = self._trainer.strategy if self._trainer is not None else None
+        if isinstance(strategy, DDPStrategy):
+            strategy._ddp_kwargs.setdefault("find_unused_parameters", True)
 
     # --- EMA generator ------------------------------------------------------------------------------------------------
     def on_fit_start(self) -> None:

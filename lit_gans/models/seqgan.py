@@ -264,6 +264,7 @@ class SeqGAN(GANModule):
             self.trainer.should_stop = True
 
     def setup(self, stage: str) -> None:
+        super().setup(stage)
         # A text DataModule brings the token strings: keep them with the hyper-parameters, so checkpoints decode.
         vocab = getattr(self.trainer.datamodule, "vocabulary", None) if self._trainer else None
         if vocab is not None and self.hparams.vocabulary is None:

@@ -260,6 +260,7 @@ class StyleGAN2(GANModule):
 
     # --- transfer: init_from and FreezeD ----------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
+        super().setup(stage)
         self.freeze_discriminator(self.hparams.freeze_d)
 
     def freeze_discriminator(self, k: int) -> None:

@@ -14,7 +14,7 @@ def _quiet_lightning():
 
 
 def quick_trainer(max_steps: int, **kwargs):
-    """A silent CPU Trainer: no logger, no checkpoints, no progress bar."""
+    """A silent CPU Trainer: no logger, no checkpoints, no progress bar, no validation."""
     import lightning as L
 
     defaults = dict(
@@ -25,6 +25,8 @@ def quick_trainer(max_steps: int, **kwargs):
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
     )
     defaults.update(kwargs)
     return L.Trainer(**defaults)

@@ -21,7 +21,7 @@ def read_checkpoint(path: str | Path) -> dict:
         raise UserError(f"checkpoint {path} does not exist: give the path of a .ckpt file (e.g. runs/.../last.ckpt)")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, OSError) as e:
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, OSError, KeyError, ValueError) as e:
         raise UserError(f"{path} is not a readable PyTorch checkpoint ({type(e).__name__}); pass a .ckpt written by lit-gans fit") from e
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise UserError(f"{path} is not a Lightning checkpoint (no state_dict); pass a .ckpt written by lit-gans fit")

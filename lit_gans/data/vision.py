@@ -161,7 +161,10 @@ class ImageFolderDataModule(VisionDataModule):
     @property
     def classes(self) -> list[str]:
         if self._classes is None:
-            self._classes = sorted(p.name for p in self._folder().iterdir() if p.is_dir() and _images_in(p))
+            folder = Path(self.root)
+            if not folder.is_dir():  # not there yet (a config being built): setup() names the problem
+                return []
+            self._classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and _images_in(p))
         return self._classes
 
     def _folder(self) -> Path:

@@ -166,10 +166,11 @@ class GANModule(L.LightningModule):
         self.log_dict({f"{stage}/{k}": v for k, v in logs.items()}, batch_size=self.batch_size(batch), sync_dist=True)
 
     def held_out_logs(self, batch: Any) -> dict[str, Tensor]:
-        """What ``validate``/``test`` report on held-out data: D's loss and mean outputs on real and generated data
-        (a discriminator that separates held-out real data from samples much better than training data overfits)."""
-        loss, logs = self.discriminator_loss(batch)
-        return {"d_loss": loss.detach(), **logs}
+        """What ``validate``/``test`` report on held-out data: D's adversarial loss (without penalties, which need
+        gradients) and mean outputs on real and generated data; a discriminator that separates held-out real data
+        from samples much better than training data overfits."""
+        loss, logs = GANModule.discriminator_loss(self, batch)  # the adversarial term alone: no penalties
+        return {"d_loss": loss, **logs}
 
     def predict_step(self, batch: Any, batch_idx: int) -> Tensor:
         """``predict`` draws one sample per element of each batch (seeded by the batch index), conditioned on its

@@ -233,6 +233,13 @@ class ProGAN(GANModule):
         loss = self.adv.d_loss(real_out, fake_out) + self.hparams.gp_lambda * gp + self.hparams.eps_drift * drift
         return loss, {**self.d_output_logs(real_out, fake_out), "gp": gp.detach(), "drift": drift.detach()}
 
+    def held_out_logs(self, batch: Any) -> dict[str, Tensor]:
+        """``validate``/``test``: the critic's Wasserstein loss and mean outputs at the current phase."""
+        r, alpha, *_ = self.phase
+        x = real_images_at(self.real_data(batch), r, alpha)
+        real_out, fake_out = self.critic(x), self.critic(self.fake_images(x.shape[0]))
+        return {"d_loss": self.adv.d_loss(real_out, fake_out), **self.d_output_logs(real_out, fake_out)}
+
     def generator_loss(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """Step 4: -E[D(G(z))]."""
         return self.adv.g_loss(self.critic(self.fake_images(x.shape[0]))), {}

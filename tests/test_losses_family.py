@@ -23,7 +23,7 @@ def _one_thread():
     yield
     torch.set_num_threads(threads)
 
-# --- gradient penalty ------------------------------------------------------------------------------------------------
+# --- gradient penalty -----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("w, expected", [((3.0, 4.0), 16.0), ((0.6, 0.8), 0.0), ((0.0, 0.5), 0.25)])
 def test_gradient_penalty_of_a_linear_critic_is_its_weight_norm(w, expected):
     # C(x) = w.x + b has gradient w at every x_hat, so the penalty is (||w|| - 1)^2 whatever the interpolation
@@ -61,7 +61,7 @@ def test_gradient_penalty_flows_into_the_critic():
     assert torch.allclose(critic.weight.grad, expected, atol=1e-5)
 
 
-# --- spectral normalisation --------------------------------------------------------------------------------------------
+# --- spectral normalisation -----------------------------------------------------------------------------------------
 def _largest_singular_values(net: nn.Module) -> list[float]:
     layers = [m for m in net.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
     return [torch.linalg.matrix_norm(m.weight.detach().flatten(1), ord=2).item() for m in layers]
@@ -86,7 +86,7 @@ def test_spectral_norm_bounds_the_largest_singular_value(make, shape):
     assert all(abs(s - 1.0) < 0.05 for s in sigmas), sigmas
 
 
-# --- packing -----------------------------------------------------------------------------------------------------------
+# --- packing --------------------------------------------------------------------------------------------------------
 def test_packed_shape_and_reshape_put_consecutive_samples_side_by_side():
     assert packed_shape((3, 32, 32), 4) == (12, 32, 32) and packed_shape((2,), 2) == (4,)
     x = torch.arange(12.0).view(6, 2)  # 6 points
@@ -120,7 +120,7 @@ def test_packing_rejects_a_batch_it_cannot_split():
         VanillaGAN(data_shape=(2,), pack=0)
 
 
-# --- hinge and least squares on the standard models ---------------------------------------------------------------------
+# --- hinge and least squares on the standard models -----------------------------------------------------------------
 @pytest.mark.parametrize("loss, d_loss", [("hinge", d_hinge_loss), ("least_squares", d_least_squares_loss)])
 def test_loss_option_reaches_the_discriminator_loss(loss, d_loss):
     torch.manual_seed(0)

@@ -43,7 +43,7 @@ def _one_thread():
     yield
     torch.set_num_threads(threads)
 
-# --- weight clipping -----------------------------------------------------------------------------------------------------
+# --- weight clipping ------------------------------------------------------------------------------------------------
 def test_clipping_bounds_every_critic_weight_after_a_step():
     torch.manual_seed(0)
     model = _tiny_wgan(n_critic=2, d_optimizer=lambda p: torch.optim.RMSprop(p, lr=1e-2))
@@ -60,7 +60,7 @@ def test_without_binding_clip_the_weights_stay_large():
     assert max(p.abs().max().item() for p in model.discriminator.parameters()) > 0.1
 
 
-# --- the critic schedule as data -------------------------------------------------------------------------------------------
+# --- the critic schedule as data ------------------------------------------------------------------------------------
 def test_paper_schedule_spends_100_critic_steps_early_and_every_500():
     s = CriticSchedule(5, PAPER_CRITIC_SCHEDULE)
     assert [s.n_critic_at(k) for k in (0, 24, 25, 26, 499, 500, 501, 1000)] == [100, 100, 5, 5, 5, 100, 5, 100]
@@ -89,7 +89,7 @@ def test_constant_n_critic_matches_the_base_cadence():
     assert (int(model.d_steps), int(model.g_steps)) == (8, 2)
 
 
-# --- the critic estimates W1 -------------------------------------------------------------------------------------------------
+# --- the critic estimates W1 ----------------------------------------------------------------------------------------
 class _Shift(nn.Module):
     """A fixed 'generator' G(z) = z + (mu, 0): with z, x ~ N(0, I), W1(P_r, P_g) = mu exactly."""
 
@@ -123,7 +123,7 @@ def test_critic_estimates_a_wasserstein_distance_that_shrinks_with_the_generator
     assert abs(near - 0.5) < 0.15, near
 
 
-# --- WGAN-GP learns the ring -------------------------------------------------------------------------------------------------
+# --- WGAN-GP learns the ring ----------------------------------------------------------------------------------------
 def _distance_to_modes(model, data: Toy2DDataModule) -> float:
     return torch.cdist(model.sample(500, seed=0), data.means).min(dim=1).values.mean().item()
 
@@ -141,7 +141,7 @@ def test_wgan_gp_learns_the_ring():
     assert before > 0.5 and after < 0.5 * before, (before, after)
 
 
-# --- networks, errors, registry, configs --------------------------------------------------------------------------------------
+# --- networks, errors, registry, configs ----------------------------------------------------------------------------
 def test_networks_for_points_and_images_of_any_channel_count():
     for shape in [(2,), (1, 8, 8), (3, 16, 16), (5, 8, 8)]:
         for cls in (WGAN, WGANGP):
@@ -164,7 +164,8 @@ def test_wgan_gp_refuses_batch_norm_and_models_are_registered():
 
 
 @pytest.mark.parametrize("config", [f"{v}/{d}.yaml" for v in ("wgan", "wgan_gp") for d in ("ring", "grid", "digits")])
-def test_config_builds_a_model_that_takes_its_data(config):
+def test_config_builds_a_model_that_takes_its_data(config, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["lit-gans"])  # LightningCLI warns when pytest's own arguments are present
     from lit_gans.cli import GANCLI
     from lit_gans.data import GANDataModule
     from lit_gans.models import GANModule

@@ -60,7 +60,10 @@ class DCGAN(GANModule):
         self.save_hyperparameters(ignore=_NOT_HPARAMS)
         self.generator = DCGANGenerator(z_dim, data_shape, g_channels, max_channels)
         self.discriminator = build_discriminator(
-            lambda shape: DCGANDiscriminator(shape, d_channels, max_channels, norm=d_norm), data_shape, pack, spectral_norm
+            lambda shape: DCGANDiscriminator(shape, d_channels, max_channels, norm=d_norm),
+            data_shape,
+            pack,
+            spectral_norm,
         )
 
     def sample_latent(self, n: int, generator: Optional[torch.Generator] = None) -> Tensor:

@@ -8,7 +8,8 @@ from lit_gans.models.gan import VanillaGAN
 from lit_gans.models.progan import ProGAN
 from lit_gans.models.seqgan import SeqGAN
 from lit_gans.models.stylegan2 import StyleGAN2
+from lit_gans.models.wgan import WGAN, WGANGP
 
-MODELS: dict[str, type[GANModule]] = {cls.__name__: cls for cls in (VanillaGAN, CGAN, DCGAN, CycleGAN, ProGAN, StyleGAN2, SeqGAN)}
+MODELS: dict[str, type[GANModule]] = {cls.__name__: cls for cls in (VanillaGAN, CGAN, DCGAN, WGAN, WGANGP, CycleGAN, ProGAN, StyleGAN2, SeqGAN)}
 
-__all__ = ["GANModule", "VanillaGAN", "CGAN", "DCGAN", "CycleGAN", "ProGAN", "StyleGAN2", "SeqGAN", "MODELS"]
+__all__ = ["GANModule", "VanillaGAN", "CGAN", "DCGAN", "WGAN", "WGANGP", "CycleGAN", "ProGAN", "StyleGAN2", "SeqGAN", "MODELS"]

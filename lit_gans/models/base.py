@@ -126,13 +126,17 @@ class GANModule(L.LightningModule):
         logs = self.player_step("d", d_opt, self.discriminator, self.discriminator_loss, batch)
         self.d_steps += 1
         # 2. generator update every n_critic-th discriminator update, discriminator frozen
-        if int(self.d_steps) % self.n_critic == 0:
+        if self.generator_step_due():
             logs |= self.player_step("g", g_opt, self.generator, self.generator_loss, batch)
             self.g_steps += 1
             # 3. EMA of the generator's weights
             self.update_ema()
         self.log_dict({f"train/{k}": v for k, v in logs.items()}, prog_bar=False, batch_size=self.batch_size(batch))
         self.log("train/g_steps", self.g_steps.float(), batch_size=1)
+
+    def generator_step_due(self) -> bool:
+        """Whether the discriminator updates made so far call for a generator update now: every ``n_critic``-th."""
+        return int(self.d_steps) % self.n_critic == 0
 
     def player_step(self, name: str, opt, net: nn.Module, loss_fn, batch: Any) -> dict[str, Tensor]:
         """One optimizer step of one player with the other frozen; returns its logs, loss and gradient norm."""

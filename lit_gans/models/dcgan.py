@@ -17,6 +17,7 @@ from torch import Tensor
 from lit_gans.models.base import GANModule
 from lit_gans.models.gan import _NOT_HPARAMS
 from lit_gans.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from lit_gans.nets.wrappers import build_discriminator
 
 
 class DCGAN(GANModule):
@@ -30,6 +31,10 @@ class DCGAN(GANModule):
             (the paper's 64x64 networks: G 1024-512-256-128, D 64-128-256-512, so 128 and 64).
         max_channels: cap of the channel count per stage.
         z_dist: ``normal`` N(0, I) or ``uniform`` U(-1, 1) (the paper's).
+        loss: ``minimax``, ``non_saturating`` (the default), ``hinge`` or ``least_squares``.
+        d_norm: D's hidden-layer normalisation, ``batch`` (the paper), ``layer`` or ``none``.
+        pack: PacGAN packing, D judges ``pack`` images at once (1 = off); see :mod:`lit_gans.nets.wrappers`.
+        spectral_norm: spectral normalisation of every layer of D (Miyato et al. 2018).
         **kwargs: training options of :class:`GANModule`.
 
     >>> DCGAN(data_shape=(1, 16, 16), g_channels=8, d_channels=8).sample(2, seed=0).shape
@@ -46,12 +51,20 @@ class DCGAN(GANModule):
         max_channels: int = 1024,
         z_dist: Literal["normal", "uniform"] = "normal",
         loss: Literal["minimax", "non_saturating", "hinge", "least_squares"] = "non_saturating",
+        d_norm: Literal["batch", "layer", "none"] = "batch",
+        pack: int = 1,
+        spectral_norm: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(loss=loss, **kwargs)
         self.save_hyperparameters(ignore=_NOT_HPARAMS)
         self.generator = DCGANGenerator(z_dim, data_shape, g_channels, max_channels)
-        self.discriminator = DCGANDiscriminator(data_shape, d_channels, max_channels)
+        self.discriminator = build_discriminator(
+            lambda shape: DCGANDiscriminator(shape, d_channels, max_channels, norm=d_norm),
+            data_shape,
+            pack,
+            spectral_norm,
+        )
 
     def sample_latent(self, n: int, generator: Optional[torch.Generator] = None) -> Tensor:
         if self.hparams.z_dist == "uniform":

@@ -12,6 +12,7 @@ from typing import Literal, Optional, Sequence
 
 from lit_gans.models.base import GANModule
 from lit_gans.nets.mlp import MLPDiscriminator, MLPGenerator
+from lit_gans.nets.wrappers import build_discriminator
 
 
 class VanillaGAN(GANModule):
@@ -26,6 +27,9 @@ class VanillaGAN(GANModule):
         d_dropout: dropout in D's hidden layers (the paper trains D with dropout).
         out_activation: ``tanh`` for data in [-1, 1] (images), ``none`` for unbounded data (points);
             ``auto`` picks tanh for images (3-d shapes) and none otherwise.
+        loss: ``minimax``, ``non_saturating`` (the default), ``hinge`` or ``least_squares``.
+        pack: PacGAN packing, D judges ``pack`` samples at once (1 = off); see :mod:`lit_gans.nets.wrappers`.
+        spectral_norm: spectral normalisation of every layer of D (Miyato et al. 2018).
         **kwargs: training options of :class:`GANModule` (optimizers, n_critic, ema_decay).
 
     >>> VanillaGAN(data_shape=(2,), z_dim=4).sample(3, seed=0).shape
@@ -43,6 +47,8 @@ class VanillaGAN(GANModule):
         d_dropout: float = 0.0,
         out_activation: Literal["auto", "tanh", "none"] = "auto",
         loss: Literal["minimax", "non_saturating", "hinge", "least_squares"] = "non_saturating",
+        pack: int = 1,
+        spectral_norm: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(loss=loss, **kwargs)
@@ -50,7 +56,9 @@ class VanillaGAN(GANModule):
         if out_activation == "auto":
             out_activation = "tanh" if len(data_shape) == 3 else "none"
         self.generator = MLPGenerator(z_dim, data_shape, g_hidden, 0, out_activation, g_batch_norm)
-        self.discriminator = MLPDiscriminator(data_shape, d_hidden, 0, d_dropout)
+        self.discriminator = build_discriminator(
+            lambda shape: MLPDiscriminator(shape, d_hidden, 0, d_dropout), data_shape, pack, spectral_norm
+        )
 
 
 #: factories are not hyper-parameters: they are not serialisable, and the run directory's config keeps them.

@@ -12,7 +12,7 @@ DCGAN in the manner of Mirza & Osindero 2014).
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from typing import Literal, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -80,7 +80,12 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """image (N, C, S, S) -> one logit per image (N, 1)."""
+    """image (N, C, S, S) -> one logit per image (N, 1).
+
+    ``norm`` normalises the hidden layers: ``batch`` (the paper), ``layer`` (over each sample's (C, H, W), with a
+    per-channel scale and shift, as WGAN-GP's critic: a gradient penalty per sample is void under batch norm, which
+    mixes the samples of a batch) or ``none``.
+    """
 
     def __init__(
         self,
@@ -88,19 +93,22 @@ class DCGANDiscriminator(nn.Module):
         base_channels: int = 64,
         max_channels: int = 1024,
         num_classes: int = 0,
-        batch_norm: bool = True,
+        norm: Literal["batch", "layer", "none"] = "batch",
     ) -> None:
         super().__init__()
         c, size, _ = check_image_shape(img_shape)
+        if norm not in (*_NORMS, "none"):
+            raise ValueError(f"unknown discriminator norm {norm!r}; choose 'batch', 'layer' or 'none'")
         # channels at size/2, size/4, ..., 4: base_channels doubling per stage (half of G's at the same size)
         ch = stage_channels(size // 2, base_channels, max_channels)[::-1]
         self.num_classes = num_classes
         layers: list[nn.Module] = []
         c_in = c + num_classes
         for i, c_out in enumerate(ch):
-            layers.append(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=not (batch_norm and i > 0)))
-            if batch_norm and i > 0:  # no batch norm on the input layer (paper, section 3)
-                layers.append(nn.BatchNorm2d(c_out))
+            normed = norm != "none" and i > 0  # no normalisation on the input layer (paper, section 3)
+            layers.append(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=not normed))
+            if normed:
+                layers.append(_NORMS[norm](c_out))
             layers.append(nn.LeakyReLU(0.2, True))
             c_in = c_out
         layers.append(nn.Conv2d(c_in, 1, 4, 1, 0))  # (N, ch, 4, 4) -> (N, 1, 1, 1)
@@ -114,13 +122,17 @@ class DCGANDiscriminator(nn.Module):
         return self.net(x).flatten(1)
 
 
+#: hidden-layer normalisations of the discriminator; GroupNorm with one group is layer norm over (C, H, W).
+_NORMS = {"batch": nn.BatchNorm2d, "layer": lambda c: nn.GroupNorm(1, c)}
+
+
 def init_dcgan_weights(module: nn.Module) -> None:
-    """Conv weights ~ N(0, 0.02); batch-norm scale ~ N(1, 0.02), shift 0 (paper, section 4)."""
+    """Conv weights ~ N(0, 0.02); normalisation scale ~ N(1, 0.02), shift 0 (paper, section 4)."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.normal_(m.weight, 0.0, 0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)

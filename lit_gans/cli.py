@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from typing import Any, NoReturn, Optional, Sequence
+from typing import NoReturn, Optional, Sequence
 
 from jsonargparse import ArgumentError
 from lightning.pytorch.callbacks import ModelCheckpoint

@@ -16,10 +16,8 @@ from torchmetrics.image import FrechetInceptionDistance
 from lit_gans.callbacks.evaluation import Evaluation
 from lit_gans.data.digits import DigitsDataModule
 from lit_gans.metrics.classifier import ClassifierFeatures
-from lit_gans.metrics.testing import digits_classifier_file, one_thread
+from lit_gans.metrics.testing import digits_classifier_file
 from lit_gans.models.gan import VanillaGAN
-
-_one_thread = pytest.fixture(autouse=True, scope="module")(one_thread)
 
 
 @pytest.fixture(autouse=True)

@@ -16,10 +16,7 @@ import torch
 from lit_gans.callbacks.health import TrainingHealth, TrainingHealthWarning, mean_pairwise_distance
 from lit_gans.data.digits import DigitsDataModule
 from lit_gans.data.toy import Toy2DDataModule, mixture_means
-from lit_gans.metrics.testing import one_thread
 from lit_gans.models.gan import VanillaGAN
-
-_one_thread = pytest.fixture(autouse=True, scope="module")(one_thread)
 
 
 @pytest.fixture(autouse=True)

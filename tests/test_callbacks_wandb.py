@@ -16,10 +16,8 @@ import torch
 from lit_gans.callbacks.evaluation import Evaluation
 from lit_gans.callbacks.samples import SampleGrid
 from lit_gans.data.digits import DigitsDataModule
-from lit_gans.metrics.testing import digits_classifier_file, one_thread
+from lit_gans.metrics.testing import digits_classifier_file
 from lit_gans.models.gan import VanillaGAN
-
-_one_thread = pytest.fixture(autouse=True, scope="module")(one_thread)
 
 
 def wandb_history(run_file: Path) -> list[dict]:

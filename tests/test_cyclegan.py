@@ -22,15 +22,6 @@ from lit_gans.nets.cyclegan import PatchDiscriminator, ResnetGenerator, patch_re
 TINY = dict(data_shape=(1, 16, 16), g_channels=4, d_channels=4, n_residual_blocks=1, d_layers=1)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small convolutions on a shared CPU run several times faster on one thread than on contended ones."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def quiet_trainer(tmp_path, **kwargs) -> L.Trainer:
     defaults = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
     return L.Trainer(accelerator="cpu", devices=1, default_root_dir=tmp_path, **(defaults | kwargs))

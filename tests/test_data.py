@@ -1,7 +1,6 @@
 """DataModules: the embedded digits, the 2D mixtures, and the torchvision/folder datasets read from small files
 written here in each dataset's real on-disk format (nothing is downloaded)."""
 
-import gzip
 import pickle
 import struct
 from pathlib import Path

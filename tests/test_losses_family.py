@@ -14,15 +14,6 @@ from lit_gans.nets.mlp import MLPDiscriminator
 from lit_gans.nets.wrappers import Packed, build_discriminator, packed_shape
 
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: these tiny networks run faster so, and a busy 2-core machine is not oversubscribed."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 # --- gradient penalty -----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("w, expected", [((3.0, 4.0), 16.0), ((0.6, 0.8), 0.0), ((0.0, 0.5), 0.25)])
 def test_gradient_penalty_of_a_linear_critic_is_its_weight_norm(w, expected):

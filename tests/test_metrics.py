@@ -8,10 +8,7 @@ import scipy.linalg
 import torch
 
 from lit_gans.metrics.scores import FeatureScores, PrecisionRecall
-from lit_gans.metrics.testing import FlatFeatures, one_thread, random_inception_weights_file
-
-
-_one_thread = pytest.fixture(autouse=True, scope="module")(one_thread)
+from lit_gans.metrics.testing import FlatFeatures, random_inception_weights_file
 
 
 def _scores(d: int, metrics, **kwargs) -> FeatureScores:

@@ -1,6 +1,5 @@
 """StyleGAN2 (lit_gans.nets.stylegan2, lit_gans.models.stylegan2): each piece against a computation done another way."""
 
-import math
 from pathlib import Path
 
 import lightning as L
@@ -161,13 +160,6 @@ def test_bad_arguments_say_what_to_fix(kw, match):
 
 
 # --- training: transfer, FreezeD, checkpoint, learning ------------------------------------------------------------
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small convolutions run fastest on one thread; more threads thrash on a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def fit(model, steps, batch_size=32, image_size=8, seed=0):

@@ -34,15 +34,6 @@ def _tiny_wgan(**kwargs) -> WGAN:
     return WGAN(data_shape=(2,), z_dim=2, g_hidden=(16,), d_hidden=(16, 16), **kwargs)
 
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: these tiny networks run faster so, and a busy 2-core machine is not oversubscribed."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 # --- weight clipping ------------------------------------------------------------------------------------------------
 def test_clipping_bounds_every_critic_weight_after_a_step():
     torch.manual_seed(0)

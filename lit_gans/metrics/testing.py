@@ -70,12 +70,3 @@ class FlatFeatures(FeatureExtractor):
     def features_and_logits(self, x):
         flat = x.flatten(1).float()
         return flat, flat[:, : self.num_classes]
-
-
-def one_thread():
-    """A pytest fixture body (wrap it with ``pytest.fixture``): runs a test on one intra-op thread and restores the
-    count. On a shared, oversubscribed CPU two spinning GEMM threads per process made these tests 3-20x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

@@ -8,7 +8,7 @@ default. The training step is :class:`~lit_gans.models.base.GANModule`'s Algorit
 
 from __future__ import annotations
 
-from typing import Literal, Optional, Sequence
+from typing import Literal, Sequence
 
 from lit_gans.models.base import GANModule
 from lit_gans.nets.mlp import MLPDiscriminator, MLPGenerator

@@ -27,7 +27,7 @@ from typing import Any, Literal, Optional, Sequence, Union
 
 import torch
 from lightning.pytorch.utilities import rank_zero_info
-from torch import Tensor, nn
+from torch import Tensor
 
 from lit_gans.augment import diff_augment, parse_policy
 from lit_gans.losses import d_logistic_loss, g_nonsaturating_loss, r1_penalty

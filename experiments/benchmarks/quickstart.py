@@ -15,20 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
-import tempfile
-import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from sklearn.linear_model import LogisticRegression
 
-from lit_gans.checkpoints import load_model
-from lit_gans.data.digits import load_digits_tensors
+from cli_fit import ROOT, fit_config
 
-ROOT = Path(__file__).resolve().parents[2]
+from lit_gans.data.digits import load_digits_tensors
 
 
 def digit_scores(images: torch.Tensor, clf: LogisticRegression) -> tuple[list[int], float]:
@@ -49,15 +44,8 @@ def main() -> None:
     clf = LogisticRegression(max_iter=3000).fit(x[train].flatten(1).numpy(), y[train].numpy())
     _, real_conf = digit_scores(x[held], clf)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "lit_gans.cli", "fit", "-c", str(ROOT / args.config),
-               "--trainer.default_root_dir", tmp, "--trainer.enable_progress_bar", "false"]
-        start = time.perf_counter()
-        subprocess.run(cmd, check=True, cwd=ROOT, env={**os.environ, "PYTHONWARNINGS": "ignore"},
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        seconds = time.perf_counter() - start
-        model = load_model(next(Path(tmp).rglob("last.ckpt")))
-        untrained = type(model)(**{k: v for k, v in model.hparams.items() if not k.startswith("_")})
+    model, seconds = fit_config(args.config)
+    untrained = type(model)(**{k: v for k, v in model.hparams.items() if not k.startswith("_")})
     hist, conf = digit_scores(model.sample(1000, seed=0), clf)
     hist0, conf0 = digit_scores(untrained.sample(1000, seed=0), clf)
     result = {

@@ -11,34 +11,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
-import time
 from pathlib import Path
 
 import yaml
+from cli_fit import ROOT, fit_config
 
-from lit_gans.checkpoints import load_model
 from lit_gans.data.toy import Toy2DDataModule
 from lit_gans.metrics.modes import mode_statistics
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(config: str, seed: int) -> dict:
     data_args = yaml.safe_load((ROOT / config).read_text())["data"]["init_args"]
     dm = Toy2DDataModule(mixture=data_args["mixture"])
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "lit_gans.cli", "fit", "-c", str(ROOT / config), "--seed_everything", str(seed),
-               "--trainer.default_root_dir", tmp, "--trainer.enable_progress_bar", "false"]
-        start = time.perf_counter()
-        subprocess.run(cmd, check=True, cwd=ROOT, env={**os.environ, "PYTHONWARNINGS": "ignore"},
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        seconds = time.perf_counter() - start
-        model = load_model(next(Path(tmp).rglob("last.ckpt")))
+    model, seconds = fit_config(config, "--seed_everything", str(seed))
     stats = mode_statistics(model.sample(2500, seed=seed), dm.means, dm.std)
     return {"seed": seed, "modes": stats.modes, "hq": stats.high_quality, "reverse_kl": stats.reverse_kl,
             "fit_seconds": seconds, "g_steps": int(model.g_steps)}

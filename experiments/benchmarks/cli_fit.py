@@ -1,0 +1,28 @@
+"""Shared by the benchmarks that measure a shipped config as a user runs it: `lit-gans fit -c CONFIG` in a
+subprocess, timed, then the final checkpoint loaded back."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lit_gans.checkpoints import load_model
+from lit_gans.models import GANModule
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fit_config(config: str, *extra_args: str) -> tuple[GANModule, float]:
+    """Runs the fit (output silenced) in a temporary run directory; returns the trained model and the wall seconds."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "lit_gans.cli", "fit", "-c", str(ROOT / config), *extra_args,
+               "--trainer.default_root_dir", tmp, "--trainer.enable_progress_bar", "false"]
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True, cwd=ROOT, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seconds = time.perf_counter() - start
+        return load_model(next(Path(tmp).rglob("last.ckpt"))), seconds

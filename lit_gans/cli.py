@@ -20,6 +20,7 @@ from jsonargparse import ArgumentError
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+from lit_gans.callbacks.model_card import ModelCard
 from lit_gans.callbacks.samples import SampleGrid
 from lit_gans.commands import COMMANDS, UserError
 from lit_gans.data import DATAMODULES, GANDataModule
@@ -44,10 +45,11 @@ class GANCLI(LightningCLI):
         # The data decides the shape of a sample and the number of classes; the model takes them from it.
         parser.link_arguments("data.data_shape", "model.init_args.data_shape", apply_on="instantiate")
         parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
-        # Callbacks every run has, configurable as --checkpoint.* and --samples.*
+        # Callbacks every run has, configurable as --checkpoint.*, --samples.* and --model_card.*
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults({"checkpoint.save_last": True, "checkpoint.filename": "{epoch}-{step}"})
         parser.add_lightning_class_args(SampleGrid, "samples")
+        parser.add_lightning_class_args(ModelCard, "model_card")
 
 
 def _expand_short_names(argv: Sequence[str]) -> list[str]:

@@ -9,7 +9,8 @@ from typing import Optional
 import lightning as L
 from lightning.pytorch.utilities import rank_zero_only
 
-from lit_gans.images import samples_to_picture, save_png
+from lit_gans.images import samples_to_picture
+from lit_gans.provenance import image_metadata, save_synthetic_png
 
 
 class SampleGrid(L.Callback):
@@ -43,9 +44,9 @@ class SampleGrid(L.Callback):
         reference = getattr(trainer.datamodule, "means", None) if trainer.datamodule is not None else None
         picture = samples_to_picture(samples, reference)
         folder = Path(trainer.log_dir or trainer.default_root_dir) / "samples"
-        meta = {"Software": "lit_gans", "Description": f"synthetic samples of {type(pl_module).__name__}"}
-        save_png(picture, folder / f"step_{g_steps:07d}.png", meta)
-        save_png(picture, folder / "last.png", meta)
+        meta = image_metadata(pl_module, description=f"synthetic samples of {type(pl_module).__name__} after {g_steps} steps")
+        for name in (f"step_{g_steps:07d}.png", "last.png"):
+            save_synthetic_png(picture, folder / name, pl_module, metadata=meta)
         for logger in trainer.loggers:
             if hasattr(logger, "log_image"):  # W&B, and others that take images
                 logger.log_image(key="samples", images=[picture], step=trainer.global_step)

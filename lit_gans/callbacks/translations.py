@@ -10,7 +10,8 @@ import torch
 from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor
 
-from lit_gans.images import image_grid, save_png
+from lit_gans.images import image_grid
+from lit_gans.provenance import image_metadata, save_synthetic_png
 
 
 class TranslationTriplets(L.Callback):
@@ -50,14 +51,15 @@ class TranslationTriplets(L.Callback):
     def _write(self, trainer: L.Trainer, pl_module, g_steps: int) -> None:
         self._last_written = g_steps
         picture = triplet_grid(pl_module, self.held_a, self.held_b)
-        self._save(trainer, picture, g_steps)
+        self._save(trainer, pl_module, picture, g_steps)
 
     @rank_zero_only
-    def _save(self, trainer: L.Trainer, picture, g_steps: int) -> None:
+    def _save(self, trainer: L.Trainer, pl_module, picture, g_steps: int) -> None:
         folder = Path(trainer.log_dir or trainer.default_root_dir) / "samples"
-        meta = {"Software": "lit_gans", "Description": "rows: a, G_AB(a), G_BA(G_AB(a)), b, G_BA(b), G_AB(G_BA(b))"}
-        save_png(picture, folder / f"translations_step_{g_steps:07d}.png", meta)
-        save_png(picture, folder / "translations_last.png", meta)
+        rows = "rows: a, G_AB(a), G_BA(G_AB(a)), b, G_BA(b), G_AB(G_BA(b)); every G(.) is synthetic"
+        meta = image_metadata(pl_module, description=rows)
+        for name in (f"translations_step_{g_steps:07d}.png", "translations_last.png"):
+            save_synthetic_png(picture, folder / name, pl_module, metadata=meta)
         for logger in trainer.loggers:
             if hasattr(logger, "log_image"):
                 logger.log_image(key="translations", images=[picture], step=trainer.global_step)

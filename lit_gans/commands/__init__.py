@@ -15,7 +15,12 @@ class UserError(Exception):
 
 
 #: subcommand name -> module of lit_gans.commands defining ``main(argv)``; modules are imported on use
-_MODULES = {"sample": "sample", "translate": "translate", "train-classifier": "train_classifier"}
+_MODULES = {
+    "sample": "sample",
+    "translate": "translate",
+    "train-classifier": "train_classifier",
+    "provenance": "provenance",
+}
 
 
 def _lazy(module: str) -> Callable[[Sequence[str]], None]:

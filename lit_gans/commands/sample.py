@@ -29,7 +29,8 @@ def build_parser() -> ArgumentParser:
 
 def main(argv: Sequence[str]) -> None:
     from lit_gans.checkpoints import load_model
-    from lit_gans.images import samples_to_picture, save_png
+    from lit_gans.images import samples_to_picture
+    from lit_gans.provenance import save_synthetic_png
 
     try:
         args = build_parser().parse_args(list(argv))
@@ -54,8 +55,7 @@ def main(argv: Sequence[str]) -> None:
     if out.suffix == ".pt":
         torch.save(samples.cpu(), out)
     else:
-        meta = {"Software": "lit_gans", "Description": f"synthetic samples of {type(model).__name__}", "Source": args.ckpt}
-        save_png(samples_to_picture(samples, nrow=args.nrow), out, meta)
+        save_synthetic_png(samples_to_picture(samples, nrow=args.nrow), out, model, checkpoint=args.ckpt)
     print(f"wrote {args.num} samples to {out}")
 
 

@@ -41,7 +41,8 @@ def main(argv: Sequence[str]) -> None:
     from lit_gans.checkpoints import load_model
     from lit_gans.data.base import DataError
     from lit_gans.data.unpaired import load_image, to_tensor_transform
-    from lit_gans.images import image_grid, save_png
+    from lit_gans.images import image_grid
+    from lit_gans.provenance import image_metadata, save_synthetic_png
     from lit_gans.models.cyclegan import CycleGAN
 
     try:
@@ -58,12 +59,13 @@ def main(argv: Sequence[str]) -> None:
         files = input_files(Path(args.input))
         transform = to_tensor_transform(size)
         out = Path(args.out)
+        meta = image_metadata(model, args.ckpt)  # hashing the checkpoint once for all the files
         for start in range(0, len(files), args.batch_size):
             chunk = files[start : start + args.batch_size]
             x = torch.stack([transform(load_image(f, channels)) for f in chunk])  # (n, C, size, size) in [-1, 1]
             for f, y in zip(chunk, model.translate(x, args.direction)):
-                meta = {"Software": "lit_gans", "Description": f"{args.direction} translation of {f.name}", "Source": args.ckpt}
-                save_png(image_grid(y[None], nrow=1), out / f"{f.stem}.png", meta)
+                description = f"synthetic {args.direction} translation of {f.name} by CycleGAN (lit_gans)"
+                save_synthetic_png(image_grid(y[None], nrow=1), out / f"{f.stem}.png", model, metadata={**meta, "Description": description})
     except DataError as e:
         raise UserError(str(e)) from e
     print(f"wrote {len(files)} {args.direction} translations to {out}")

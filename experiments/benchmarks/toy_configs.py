@@ -2,9 +2,11 @@
 would, then scores 2,500 samples of the final checkpoint with the PacGAN protocol (modes captured, % high quality
 within 3 std, reverse KL; lit_gans.metrics.modes).
 
-    python experiments/benchmarks/toy_configs.py --config experiments/gan/ring.yaml [--seeds 0 1 2]
+    python experiments/benchmarks/toy_configs.py --config experiments/gan/ring.yaml [--seeds 0 1 2] [--append]
 
-Prints a Markdown table and writes experiments/results/toy_configs_<config stem>.json.
+Prints a Markdown table and writes experiments/results/toy_configs_<config stem>.json. ``--append`` adds the new
+seeds' runs to the runs already in that file (each run is ~11 minutes on one CPU core, so seeds can be measured in
+separate sittings); the summary is always recomputed from all runs in the file, with each run's command kept.
 """
 
 from __future__ import annotations
@@ -34,20 +36,25 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--config", default="experiments/gan/ring.yaml")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--append", action="store_true", help="keep the runs of other seeds already in the results file")
     args = p.parse_args()
-    runs = [run(args.config, s) for s in args.seeds]
-    mean = lambda k: statistics.mean(r[k] for r in runs)  # noqa: E731
-    result = {"config": args.config, "runs": runs, "modes": mean("modes"), "hq": mean("hq"),
-              "reverse_kl": mean("reverse_kl"), "seeds": len(runs),
-              "command": f"python experiments/benchmarks/toy_configs.py --config {args.config} --seeds "
-              + " ".join(map(str, args.seeds))}
     out = ROOT / "experiments" / "results" / f"toy_configs_{Path(args.config).stem}.json"
+    command = f"python experiments/benchmarks/toy_configs.py --config {args.config} --seeds " + " ".join(map(str, args.seeds))
+    old = json.loads(out.read_text()) if args.append and out.is_file() else {"runs": []}
+    kept = [r | {"command": r.get("command", old.get("command"))} for r in old["runs"] if r["seed"] not in args.seeds]
+    runs = sorted(kept + [run(args.config, s) | {"command": command} for s in args.seeds], key=lambda r: r["seed"])
+    mean = lambda k: statistics.mean(r[k] for r in runs)  # noqa: E731
+    stdev = lambda k: statistics.stdev(r[k] for r in runs) if len(runs) > 1 else 0.0  # noqa: E731
+    result = {"config": args.config, "runs": runs, "seeds": len(runs)}
+    for key in ("modes", "hq", "reverse_kl"):
+        result[key], result[f"{key}_std"] = mean(key), stdev(key)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print("| config | seeds | G steps | modes | high quality (%) | reverse KL | fit time (s) |")
     print("|---|---|---|---|---|---|---|")
-    print(f"| {args.config} | {len(runs)} | {runs[0]['g_steps']} | {result['modes']:.1f} | {result['hq']:.1f} | "
-          f"{result['reverse_kl']:.2f} | {mean('fit_seconds'):.0f} |")
+    print(f"| {args.config} | {len(runs)} | {runs[0]['g_steps']} | {result['modes']:.1f} ± {result['modes_std']:.1f} | "
+          f"{result['hq']:.1f} ± {result['hq_std']:.1f} | {result['reverse_kl']:.2f} ± {result['reverse_kl_std']:.2f} | "
+          f"{mean('fit_seconds'):.0f} |")
 
 
 if __name__ == "__main__":

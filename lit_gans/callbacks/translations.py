@@ -11,6 +11,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor
 
 from lit_gans.images import image_grid
+from lit_gans.loggers import log_picture
 from lit_gans.provenance import image_metadata, save_synthetic_png
 
 
@@ -60,9 +61,7 @@ class TranslationTriplets(L.Callback):
         meta = image_metadata(pl_module, description=rows)
         for name in (f"translations_step_{g_steps:07d}.png", "translations_last.png"):
             save_synthetic_png(picture, folder / name, pl_module, metadata=meta)
-        for logger in trainer.loggers:
-            if hasattr(logger, "log_image"):
-                logger.log_image(key="translations", images=[picture], step=trainer.global_step)
+        log_picture(trainer, "translations", picture)
 
 
 def triplet_grid(model, a: Tensor, b: Tensor):

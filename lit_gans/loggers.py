@@ -9,8 +9,8 @@ text to whichever loggers a trainer has.
   credentials, which would prompt). ``wandb sync <dir>/wandb/offline-run-*`` uploads an offline run later.
 - :meth:`WandbLogger.describe_run` (called by ``lit-gans fit`` before training starts) makes the run comparable on a
   dashboard: ``group`` = the variant, ``tags`` = [variant, dataset], ``config`` = the whole resolved configuration,
-  and a fresh run folder ``<default_root_dir>/lightning_logs/version_<N>`` (samples, W&B files, checkpoints), as
-  Lightning's CSV and TensorBoard loggers make.
+  and a fresh run folder ``<default_root_dir>/lightning_logs/version_<N>`` as Lightning's CSV and TensorBoard
+  loggers make (``lit-gans fit`` puts the checkpoints in its ``checkpoints/``; samples and ``wandb/`` go there too).
 
 Lightning's W&B logger creates its run on global rank 0 only, so a DDP run makes one W&B run.
 """
@@ -66,8 +66,12 @@ class WandbLogger(_LightningWandbLogger):
         init["config"] = {**config, **(init.get("config") or {})}
         if self._save_dir is None:
             self._save_dir = init["dir"] = str(next_version_dir(Path(root_dir) / "lightning_logs"))
-            if rank_zero_only.rank == 0:  # only rank 0 makes the W&B run; the others are told its folder
-                Path(self._save_dir).mkdir(parents=True, exist_ok=True)
+
+    @property
+    def experiment(self):
+        if self._experiment is None and self._save_dir is not None and rank_zero_only.rank == 0:
+            Path(self._save_dir).mkdir(parents=True, exist_ok=True)  # wandb would make it, warning first
+        return super().experiment
 
 
 def offline_reason(timeout: float = 3.0) -> Optional[str]:

@@ -69,7 +69,8 @@ class SampleGrid(L.Callback):
         self._last_written = g_steps
         samples = pl_module.sample(self.num_samples, seed=self.seed)
         strip = self.interpolation_strip(pl_module) if samples.dim() == 4 else None
-        self._save(trainer, pl_module, samples, strip, g_steps)
+        folder = Path(trainer.log_dir or trainer.default_root_dir) / "samples"  # log_dir broadcasts: every rank asks
+        self._save(trainer, pl_module, samples, strip, g_steps, folder)
 
     def interpolation_strip(self, pl_module) -> Optional[Tensor]:
         """The strip's images, (rows * interpolation_steps, C, H, W) row by row; None for a model without a latent
@@ -96,16 +97,16 @@ class SampleGrid(L.Callback):
             return pl_module.sample_from_latent(path.flatten(0, 1))
 
     @rank_zero_only
-    def _save(self, trainer: L.Trainer, pl_module, samples: Tensor, strip: Optional[Tensor], g_steps: int) -> None:
+    def _save(self, trainer: L.Trainer, pl_module, samples: Tensor, strip: Optional[Tensor], g_steps: int,
+              folder: Path) -> None:
         if not samples.is_floating_point():  # token sequences (SeqGAN): decoded text instead of a picture
-            return _save_text(trainer, pl_module, samples, g_steps)
+            return _save_text(trainer, pl_module, samples, g_steps, folder)
         reference = getattr(trainer.datamodule, "means", None) if trainer.datamodule is not None else None
         name = type(pl_module).__name__
         pictures = {"samples": (samples_to_picture(samples, reference), "", f"synthetic samples of {name}")}
         if strip is not None:
             pictures["interpolation"] = (image_grid(strip, nrow=self.interpolation_steps), "interpolation_",
                                          f"latent interpolation of {name} (rows z0 -> z1)")
-        folder = Path(trainer.log_dir or trainer.default_root_dir) / "samples"
         for key, (picture, prefix, description) in pictures.items():
             meta = image_metadata(pl_module, description=f"{description} after {g_steps} steps")
             for file in (f"{prefix}step_{g_steps:07d}.png", f"{prefix}last.png"):
@@ -146,11 +147,10 @@ def interpolate(z0: Tensor, z1: Tensor, t: Tensor, method: str = "slerp") -> Ten
     return torch.lerp(z0[:, None], z1[:, None], t[None, :, None])
 
 
-def _save_text(trainer: L.Trainer, pl_module, tokens, g_steps: int) -> None:
+def _save_text(trainer: L.Trainer, pl_module, tokens, g_steps: int, folder: Path) -> None:
     """``samples/step_<g steps>.txt`` and ``samples/last.txt``, one decoded sequence a line; the first few to loggers
     that take text."""
     lines = pl_module.decode(tokens.cpu()) if hasattr(pl_module, "decode") else [" ".join(map(str, r)) for r in tokens.tolist()]
-    folder = Path(trainer.log_dir or trainer.default_root_dir) / "samples"
     folder.mkdir(parents=True, exist_ok=True)
     for name in (f"step_{g_steps:07d}.txt", "last.txt"):
         (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")

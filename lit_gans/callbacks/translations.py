@@ -52,11 +52,11 @@ class TranslationTriplets(L.Callback):
     def _write(self, trainer: L.Trainer, pl_module, g_steps: int) -> None:
         self._last_written = g_steps
         picture = triplet_grid(pl_module, self.held_a, self.held_b)
-        self._save(trainer, pl_module, picture, g_steps)
+        folder = Path(trainer.log_dir or trainer.default_root_dir) / "samples"  # log_dir broadcasts: every rank asks
+        self._save(trainer, pl_module, picture, g_steps, folder)
 
     @rank_zero_only
-    def _save(self, trainer: L.Trainer, pl_module, picture, g_steps: int) -> None:
-        folder = Path(trainer.log_dir or trainer.default_root_dir) / "samples"
+    def _save(self, trainer: L.Trainer, pl_module, picture, g_steps: int, folder: Path) -> None:
         rows = "rows: a, G_AB(a), G_BA(G_AB(a)), b, G_BA(b), G_AB(G_BA(b)); every G(.) is synthetic"
         meta = image_metadata(pl_module, description=rows)
         for name in (f"translations_step_{g_steps:07d}.png", "translations_last.png"):

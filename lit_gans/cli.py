@@ -16,12 +16,14 @@ import sys
 import warnings
 from typing import NoReturn, Optional, Sequence
 
+import yaml
 from jsonargparse import ArgumentError
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from lit_gans.callbacks.model_card import ModelCard
 from lit_gans.callbacks.samples import SampleGrid
+from lit_gans.callbacks.throughput import Throughput
 from lit_gans.commands import COMMANDS, UserError
 from lit_gans.data import DATAMODULES, GANDataModule
 from lit_gans.models import MODELS, GANModule
@@ -50,6 +52,23 @@ class GANCLI(LightningCLI):
         parser.set_defaults({"checkpoint.save_last": True, "checkpoint.filename": "{epoch}-{step}"})
         parser.add_lightning_class_args(SampleGrid, "samples")
         parser.add_lightning_class_args(ModelCard, "model_card")
+        parser.add_lightning_class_args(Throughput, "throughput")  # time/elapsed_s, time/images: for lit-gans report
+
+    def instantiate_classes(self) -> None:
+        super().instantiate_classes()
+        # W&B runs (lit_gans.loggers.WandbLogger) carry the variant, the dataset and the whole resolved config, so
+        # that a dashboard can group and compare them; they must be told before their run starts.
+        describers = [lg for lg in self.trainer.loggers if hasattr(lg, "describe_run")]
+        if describers:
+            config = yaml.safe_load(self.parser.dump(self.config, skip_none=False))
+            config = config.get(self.subcommand, config) if self.subcommand else config
+            names = {cls: name for name, cls in {**MODELS, **DATAMODULES}.items()}
+            variant, dataset = (names.get(type(x), type(x).__name__) for x in (self.model, self.datamodule))
+            for logger in describers:
+                logger.describe_run(variant, dataset, config, self.trainer.default_root_dir)
+            if self.trainer.loggers[0] in describers:  # checkpoints in the run folder, as with CSV and TensorBoard
+                for callback in self.trainer.checkpoint_callbacks:
+                    callback.dirpath = callback.dirpath or os.path.join(self.trainer.loggers[0].save_dir, "checkpoints")
 
 
 def _expand_short_names(argv: Sequence[str]) -> list[str]:

@@ -14,6 +14,7 @@ from lightning.pytorch.strategies import DDPStrategy
 from torchmetrics.image import FrechetInceptionDistance
 
 from lit_gans.callbacks.evaluation import Evaluation
+from lit_gans.callbacks.samples import SampleGrid
 from lit_gans.data.digits import DigitsDataModule
 from lit_gans.metrics.classifier import ClassifierFeatures
 from lit_gans.metrics.testing import digits_classifier_file
@@ -97,9 +98,12 @@ def test_same_fid_with_one_and_two_processes(tmp_path):
                         metrics=["fid", "pr"])
         # plain DDP: GANModule.setup turns on the unused-parameter search its two players need
         strategy = DDPStrategy(start_method="fork") if devices == 2 else "auto"
-        trainer = _trainer(2, [cb], devices=devices, strategy=strategy)
+        grids = [SampleGrid(every_n_steps=0, num_samples=4)] if devices == 2 else []  # rank 0 writes, all ranks take part
+        trainer = _trainer(2, [cb, *grids], devices=devices, strategy=strategy, default_root_dir=tmp_path / str(devices))
         trainer.fit(_model(lr=0.0), datamodule=DigitsDataModule(image_size=8, batch_size=32))
         results[devices] = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("eval/")}
+    assert sorted(p.name for p in (tmp_path / "2" / "samples").glob("*.png")) == [
+        "interpolation_last.png", "interpolation_step_0000001.png", "last.png", "step_0000001.png"]
     assert results[1]["eval/fid"] > 0.1
     assert abs(results[1]["eval/fid"] - results[2]["eval/fid"]) < 1e-4
     # precision/recall gather all features: identical sets give identical values

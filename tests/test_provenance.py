@@ -91,10 +91,15 @@ def dcgan_run(tmp_path_factory):
 def test_provenance_on_training_sample_grids(dcgan_run):
     model, tmp = dcgan_run
     grids = sorted((tmp / "samples").glob("*.png"))
-    assert [p.name for p in grids] == ["last.png", "step_0000002.png"]
+    assert [p.name for p in grids] == ["interpolation_last.png", "interpolation_step_0000002.png", "last.png",
+                                       "step_0000002.png"]
     steps = [assert_marked(p, "DCGAN")["step"] for p in grids]
-    assert int(model.g_steps) == 2 and steps == ["2", "2"]  # max_steps counts both players' optimizer steps
-    assert read_provenance(grids[0])["weights_sha256"] == weights_sha256(model)  # drawn by the final weights
+    assert int(model.g_steps) == 2 and steps == ["2"] * 4  # max_steps counts both players' optimizer steps
+    for last in (grids[0], grids[2]):  # drawn by the final weights
+        assert read_provenance(last)["weights_sha256"] == weights_sha256(model)
+    with Image.open(grids[0]) as img:
+        img.load()
+        assert img.text["Description"] == "latent interpolation of DCGAN (rows z0 -> z1) after 2 steps"
 
 
 def test_provenance_on_the_sample_command(dcgan_run, tmp_path, monkeypatch):

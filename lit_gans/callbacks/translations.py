@@ -11,6 +11,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor
 
 from lit_gans.images import image_grid
+from lit_gans.loggers import log_picture
 from lit_gans.provenance import image_metadata, save_synthetic_png
 
 
@@ -51,18 +52,16 @@ class TranslationTriplets(L.Callback):
     def _write(self, trainer: L.Trainer, pl_module, g_steps: int) -> None:
         self._last_written = g_steps
         picture = triplet_grid(pl_module, self.held_a, self.held_b)
-        self._save(trainer, pl_module, picture, g_steps)
+        folder = Path(trainer.log_dir or trainer.default_root_dir) / "samples"  # log_dir broadcasts: every rank asks
+        self._save(trainer, pl_module, picture, g_steps, folder)
 
     @rank_zero_only
-    def _save(self, trainer: L.Trainer, pl_module, picture, g_steps: int) -> None:
-        folder = Path(trainer.log_dir or trainer.default_root_dir) / "samples"
+    def _save(self, trainer: L.Trainer, pl_module, picture, g_steps: int, folder: Path) -> None:
         rows = "rows: a, G_AB(a), G_BA(G_AB(a)), b, G_BA(b), G_AB(G_BA(b)); every G(.) is synthetic"
         meta = image_metadata(pl_module, description=rows)
         for name in (f"translations_step_{g_steps:07d}.png", "translations_last.png"):
             save_synthetic_png(picture, folder / name, pl_module, metadata=meta)
-        for logger in trainer.loggers:
-            if hasattr(logger, "log_image"):
-                logger.log_image(key="translations", images=[picture], step=trainer.global_step)
+        log_picture(trainer, "translations", picture)
 
 
 def triplet_grid(model, a: Tensor, b: Tensor):

@@ -20,6 +20,7 @@ _MODULES = {
     "translate": "translate",
     "train-classifier": "train_classifier",
     "provenance": "provenance",
+    "report": "report",
 }
 
 

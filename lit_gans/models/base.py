@@ -239,13 +239,18 @@ class GANModule(L.LightningModule):
 
         Uses the EMA generator when there is one; ``seed`` makes the draw repeatable whatever the global RNG state.
         """
-        net = self.generator_ema if self.generator_ema is not None else self.generator
         rng = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
+        return self.sample_from_latent(self.sample_latent(n, generator=rng), rng=rng, **condition)
+
+    @torch.no_grad()
+    def sample_from_latent(self, z: Tensor, *, rng: Optional[torch.Generator] = None, **condition: Any) -> Tensor:
+        """Data-space samples for given latents ``z`` (one per row, e.g. points along an interpolation path), drawn
+        like :meth:`sample`: EMA generator when there is one, in eval mode, ``condition`` as ``sample`` takes it."""
+        net = self.generator_ema if self.generator_ema is not None else self.generator
         was_training = net.training
         net.eval()
         try:
-            z = self.sample_latent(n, generator=rng)
-            return self.generate(net, z, **self.sample_condition(n, rng, **condition))
+            return self.generate(net, z, **self.sample_condition(z.shape[0], rng, **condition))
         finally:
             net.train(was_training)
 

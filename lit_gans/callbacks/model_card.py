@@ -41,16 +41,19 @@ class ModelCard(L.Callback):
         self.filename, self.enabled = filename, enabled
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._write(trainer, pl_module, status="finished")
+        if self.enabled:
+            # card_folder may ask trainer.log_dir, which broadcasts under DDP: every rank must call it
+            self._write(trainer, pl_module, card_folder(trainer), status="finished")
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
-        self._write(trainer, pl_module, status=f"stopped early: {type(exception).__name__}: {exception}")
+        # no collective call here: after an error the other ranks may never reach it
+        if self.enabled:
+            ckpt = trainer.checkpoint_callback
+            folder = Path(ckpt.dirpath) if ckpt is not None and getattr(ckpt, "dirpath", None) else Path(trainer.default_root_dir)
+            self._write(trainer, pl_module, folder, status=f"stopped early: {type(exception).__name__}: {exception}")
 
     @rank_zero_only
-    def _write(self, trainer: L.Trainer, pl_module: L.LightningModule, status: str) -> None:
-        if not self.enabled:
-            return
-        folder = card_folder(trainer)
+    def _write(self, trainer: L.Trainer, pl_module: L.LightningModule, folder: Path, status: str) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         text = render_card(pl_module, trainer.datamodule, _metrics(trainer), _checkpoints(folder), _training(trainer, pl_module), status)
         (folder / self.filename).write_text(text, encoding="utf-8")

@@ -34,15 +34,14 @@ class SampleGrid(L.Callback):
     def _write(self, trainer: L.Trainer, pl_module, g_steps: int) -> None:
         self._last_written = g_steps
         samples = pl_module.sample(self.num_samples, seed=self.seed)
-        self._save(trainer, pl_module, samples, g_steps)
+        self._save(trainer, pl_module, samples, g_steps, samples_folder(trainer))
 
     @rank_zero_only
-    def _save(self, trainer: L.Trainer, pl_module, samples, g_steps: int) -> None:
+    def _save(self, trainer: L.Trainer, pl_module, samples, g_steps: int, folder: Path) -> None:
         if not samples.is_floating_point():  # token sequences (SeqGAN): decoded text instead of a picture
-            return _save_text(trainer, pl_module, samples, g_steps)
+            return _save_text(trainer, pl_module, samples, g_steps, folder)
         reference = getattr(trainer.datamodule, "means", None) if trainer.datamodule is not None else None
         picture = samples_to_picture(samples, reference)
-        folder = Path(trainer.log_dir or trainer.default_root_dir) / "samples"
         meta = {"Software": "lit_gans", "Description": f"synthetic samples of {type(pl_module).__name__}"}
         save_png(picture, folder / f"step_{g_steps:07d}.png", meta)
         save_png(picture, folder / "last.png", meta)
@@ -51,11 +50,16 @@ class SampleGrid(L.Callback):
                 logger.log_image(key="samples", images=[picture], step=trainer.global_step)
 
 
-def _save_text(trainer: L.Trainer, pl_module, tokens, g_steps: int) -> None:
+def samples_folder(trainer: L.Trainer) -> Path:
+    """``<run dir>/samples``; every process must ask (under DDP ``trainer.log_dir`` is a broadcast from rank 0, and a
+    rank-zero-only call of it waits forever for the others)."""
+    return Path(trainer.log_dir or trainer.default_root_dir) / "samples"
+
+
+def _save_text(trainer: L.Trainer, pl_module, tokens, g_steps: int, folder: Path) -> None:
     """``samples/step_<g steps>.txt`` and ``samples/last.txt``, one decoded sequence a line; the first few to loggers
     that take text."""
     lines = pl_module.decode(tokens.cpu()) if hasattr(pl_module, "decode") else [" ".join(map(str, r)) for r in tokens.tolist()]
-    folder = Path(trainer.log_dir or trainer.default_root_dir) / "samples"
     folder.mkdir(parents=True, exist_ok=True)
     for name in (f"step_{g_steps:07d}.txt", "last.txt"):
         (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")

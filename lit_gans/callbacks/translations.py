@@ -10,6 +10,7 @@ import torch
 from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor
 
+from lit_gans.callbacks.samples import samples_folder
 from lit_gans.images import image_grid, save_png
 
 
@@ -50,11 +51,10 @@ class TranslationTriplets(L.Callback):
     def _write(self, trainer: L.Trainer, pl_module, g_steps: int) -> None:
         self._last_written = g_steps
         picture = triplet_grid(pl_module, self.held_a, self.held_b)
-        self._save(trainer, picture, g_steps)
+        self._save(trainer, picture, g_steps, samples_folder(trainer))
 
     @rank_zero_only
-    def _save(self, trainer: L.Trainer, picture, g_steps: int) -> None:
-        folder = Path(trainer.log_dir or trainer.default_root_dir) / "samples"
+    def _save(self, trainer: L.Trainer, picture, g_steps: int, folder: Path) -> None:
         meta = {"Software": "lit_gans", "Description": "rows: a, G_AB(a), G_BA(G_AB(a)), b, G_BA(b), G_AB(G_BA(b))"}
         save_png(picture, folder / f"translations_step_{g_steps:07d}.png", meta)
         save_png(picture, folder / "translations_last.png", meta)

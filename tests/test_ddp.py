@@ -2,8 +2,8 @@
 simulated on localhost, and torchrun.
 
 Each launch starts fresh Python processes (importing Lightning costs seconds each on a small machine), so the file
-makes three: one process group that fits every variant (tests/ddp_worker.py), one 2-node CLI launch, one torchrun
-CLI launch. A launch that hangs is killed after ``TIMEOUT`` seconds and fails its tests.
+makes three, started together: one process group that fits every variant (tests/ddp_worker.py), one 2-node CLI
+launch, one torchrun CLI launch. A launch that hangs is killed after ``TIMEOUT`` seconds and fails its tests.
 """
 
 from __future__ import annotations
@@ -35,31 +35,58 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch(commands: list[list[str]], envs: list[dict[str, str]], cwd: Path) -> list[str]:
-    """Runs the commands at once and waits for all; kills them all if one hangs. Returns their outputs."""
-    base = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS)]), "OMP_NUM_THREADS": "1",
-            "MASTER_ADDR": "127.0.0.1", "PYTHONWARNINGS": "ignore"}
-    procs = [subprocess.Popen(cmd, env={**base, **env}, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True) for cmd, env in zip(commands, envs)]
-    try:
-        outputs = [p.communicate(timeout=TIMEOUT)[0] for p in procs]
-    except subprocess.TimeoutExpired:
-        for p in procs:
-            p.kill()
-        pytest.fail(f"a DDP launch did not finish in {TIMEOUT} s (a hang): {commands[0]}")
-    for p, out in zip(procs, outputs):
-        assert p.returncode == 0, out[-3000:]
-    return outputs
+class Launch:
+    """Processes started together (the ranks of one process group) and awaited together."""
+
+    def __init__(self, commands: list[list[str]], envs: list[dict[str, str]], cwd: Path) -> None:
+        base = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS)]), "OMP_NUM_THREADS": "1",
+                "MASTER_ADDR": "127.0.0.1", "PYTHONWARNINGS": "ignore"}
+        self.commands, self.cwd = commands, cwd
+        self.logs = [cwd / f"process{i}.log" for i in range(len(commands))]  # files: a full pipe would block
+        self.procs = [subprocess.Popen(cmd, env={**base, **env}, cwd=cwd, stdout=log.open("w"),
+                                       stderr=subprocess.STDOUT) for cmd, env, log in zip(commands, envs, self.logs)]
+
+    def wait(self) -> list[str]:
+        """The processes' outputs once all exited with status 0; kills them all if one hangs."""
+        try:
+            for p in self.procs:
+                p.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            for p in self.procs:
+                p.kill()
+            pytest.fail(f"a DDP launch did not finish in {TIMEOUT} s (a hang): {self.commands[0]}")
+        outputs = [log.read_text() for log in self.logs]
+        for p, out in zip(self.procs, outputs):
+            assert p.returncode == 0, out[-3000:]
+        return outputs
+
+
+@pytest.fixture(scope="module")
+def launches(tmp_path_factory) -> dict[str, Launch]:
+    """The file's three launches, started at once so that their start-up (imports) and teardown overlap."""
+    worker = tmp_path_factory.mktemp("ddp")
+    cmd = [sys.executable, str(TESTS / "ddp_worker.py"), str(worker)]
+    port = str(free_port())
+    started = {"variants": Launch([cmd, cmd], [{"LOCAL_RANK": str(r), "MASTER_PORT": port} for r in (0, 1)], worker)}
+    nodes = tmp_path_factory.mktemp("two_nodes")
+    cmd = [sys.executable, *cli_fit(nodes, ["--trainer.num_nodes", "2", "--trainer.devices", "1"])]
+    port = str(free_port())
+    started["two_nodes"] = Launch([cmd, cmd], [{"NODE_RANK": str(r), "MASTER_PORT": port} for r in (0, 1)], nodes)
+    torchrun = tmp_path_factory.mktemp("torchrun")
+    run = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port())]
+    started["torchrun"] = Launch([run + cli_fit(torchrun, ["--trainer.devices", "2"])], [{}], torchrun)
+    yield started
+    for launch in started.values():  # a test that failed early leaves its processes running
+        for p in launch.procs:
+            if p.poll() is None:
+                p.kill()
 
 
 # --- every variant in one process group ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def ranks(tmp_path_factory) -> list[dict]:
-    out = tmp_path_factory.mktemp("ddp")
-    port = str(free_port())
-    cmd = [sys.executable, str(TESTS / "ddp_worker.py"), str(out)]
-    launch([cmd, cmd], [{"LOCAL_RANK": str(r), "MASTER_PORT": port} for r in (0, 1)], out)
-    return [torch.load(out / f"rank{r}.pt", weights_only=False) for r in (0, 1)]
+def ranks(launches) -> list[dict]:
+    launches["variants"].wait()
+    return [torch.load(launches["variants"].cwd / f"rank{r}.pt", weights_only=False) for r in (0, 1)]
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -138,18 +165,14 @@ def assert_same_final_weights(folder: Path) -> None:
     assert all(torch.equal(ckpt["state_dict"][k], w0["state"][k]) for k in w0["state"])
 
 
-def test_ddp_two_nodes_simulated_on_localhost(tmp_path):
+def test_ddp_two_nodes_simulated_on_localhost(launches):
     """2 "nodes" of 1 process each: NODE_RANK 0 and 1, as a cluster scheduler would start them."""
-    port = str(free_port())
-    cmd = [sys.executable, *cli_fit(tmp_path, ["--trainer.num_nodes", "2", "--trainer.devices", "1"])]
-    outs = launch([cmd, cmd], [{"NODE_RANK": str(r), "MASTER_PORT": port} for r in (0, 1)], tmp_path)
-    assert "GLOBAL_RANK: 1, MEMBER: 2/2" in "".join(outs)
-    assert_same_final_weights(tmp_path)
+    outputs = launches["two_nodes"].wait()
+    assert "GLOBAL_RANK: 1, MEMBER: 2/2" in "".join(outputs)
+    assert_same_final_weights(launches["two_nodes"].cwd)
 
 
-def test_ddp_torchrun_launch(tmp_path):
+def test_ddp_torchrun_launch(launches):
     """``torchrun --nproc_per_node 2 -m lit_gans.cli fit ...``: Lightning reads torchrun's environment."""
-    run = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port())]
-    cmd = run + cli_fit(tmp_path, ["--trainer.devices", "2"])
-    launch([cmd], [{}], tmp_path)
-    assert_same_final_weights(tmp_path)
+    launches["torchrun"].wait()
+    assert_same_final_weights(launches["torchrun"].cwd)

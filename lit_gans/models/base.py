@@ -213,9 +213,11 @@ class GANModule(L.LightningModule):
         strategy = self._trainer.strategy if self._trainer is not None else None
         if isinstance(strategy, DDPStrategy):
             strategy._ddp_kwargs.setdefault("find_unused_parameters", True)
-            # batch norm statistics over the global batch (Trainer(sync_batchnorm=True) too, on CPUs as well)
+            # Batch norm over the global batch by default; Lightning's own plugin (Trainer(sync_batchnorm=True))
+            # is swapped for ours, which also runs on CPUs.
             layer_sync = strategy._layer_sync
-            if (layer_sync is None and self.sync_batchnorm and has_batchnorm(self)) or type(layer_sync) is TorchSyncBatchNorm:
+            wanted = layer_sync is None and self.sync_batchnorm and has_batchnorm(self)
+            if wanted or type(layer_sync) is TorchSyncBatchNorm:
                 strategy._layer_sync = BatchNormSync(strategy.root_device.type)
         if stage == "fit" and self._trainer is not None and self.trainer.world_size > 1:
             decorrelate_rng(self.trainer.global_rank)  # every process its own noise z

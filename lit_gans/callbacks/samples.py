@@ -69,8 +69,7 @@ class SampleGrid(L.Callback):
         self._last_written = g_steps
         samples = pl_module.sample(self.num_samples, seed=self.seed)
         strip = self.interpolation_strip(pl_module) if samples.dim() == 4 else None
-        folder = Path(trainer.log_dir or trainer.default_root_dir) / "samples"  # log_dir broadcasts: every rank asks
-        self._save(trainer, pl_module, samples, strip, g_steps, folder)
+        self._save(trainer, pl_module, samples, strip, g_steps, samples_folder(trainer))
 
     def interpolation_strip(self, pl_module) -> Optional[Tensor]:
         """The strip's images, (rows * interpolation_steps, C, H, W) row by row; None for a model without a latent
@@ -145,6 +144,12 @@ def interpolate(z0: Tensor, z1: Tensor, t: Tensor, method: str = "slerp") -> Ten
     if method == "slerp":
         return slerp(z0, z1, t)
     return torch.lerp(z0[:, None], z1[:, None], t[None, :, None])
+
+
+def samples_folder(trainer: L.Trainer) -> Path:
+    """``<run dir>/samples``; every process must ask (under DDP ``trainer.log_dir`` is a broadcast from rank 0, and a
+    rank-zero-only call of it waits forever for the others)."""
+    return Path(trainer.log_dir or trainer.default_root_dir) / "samples"
 
 
 def _save_text(trainer: L.Trainer, pl_module, tokens, g_steps: int, folder: Path) -> None:

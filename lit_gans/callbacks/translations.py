@@ -10,6 +10,7 @@ import torch
 from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor
 
+from lit_gans.callbacks.samples import samples_folder
 from lit_gans.images import image_grid
 from lit_gans.loggers import log_picture
 from lit_gans.provenance import image_metadata, save_synthetic_png
@@ -52,8 +53,7 @@ class TranslationTriplets(L.Callback):
     def _write(self, trainer: L.Trainer, pl_module, g_steps: int) -> None:
         self._last_written = g_steps
         picture = triplet_grid(pl_module, self.held_a, self.held_b)
-        folder = Path(trainer.log_dir or trainer.default_root_dir) / "samples"  # log_dir broadcasts: every rank asks
-        self._save(trainer, pl_module, picture, g_steps, folder)
+        self._save(trainer, pl_module, picture, g_steps, samples_folder(trainer))
 
     @rank_zero_only
     def _save(self, trainer: L.Trainer, pl_module, picture, g_steps: int, folder: Path) -> None:

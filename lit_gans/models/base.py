@@ -17,9 +17,11 @@ from typing import Any, Callable, Iterable, Optional
 
 import lightning as L
 import torch
+from lightning.pytorch.plugins.layer_sync import TorchSyncBatchNorm
 from lightning.pytorch.strategies import DDPStrategy
 from torch import Tensor, nn
 
+from lit_gans.distributed import BatchNormSync, decorrelate_rng, has_batchnorm, loss_scale
 from lit_gans.losses import adversarial_loss
 
 OptimizerFactory = Callable[[Iterable], torch.optim.Optimizer]
@@ -52,6 +54,9 @@ class GANModule(L.LightningModule):
     )
     generator: nn.Module
     discriminator: nn.Module
+    #: under DDP, batch norm layers normalise with the statistics of the global batch; set False on a model (or
+    #: subclass) to keep per-process statistics.
+    sync_batchnorm: bool = True
 
     def __init__(
         self,
@@ -149,7 +154,8 @@ class GANModule(L.LightningModule):
                 )
             opt.zero_grad(set_to_none=True)
             self.manual_backward(loss)
-            grad_norm = _grad_norm(net.parameters())
+            # under fp16 the gradients are still multiplied by the loss scale here (Lightning unscales in opt.step)
+            grad_norm = _grad_norm(net.parameters()) / loss_scale(self._trainer)
             opt.step()
         return {f"{name}_loss": loss.detach(), f"{name}_grad_norm": grad_norm, **logs}
 
@@ -207,6 +213,14 @@ class GANModule(L.LightningModule):
         strategy = self._trainer.strategy if self._trainer is not None else None
         if isinstance(strategy, DDPStrategy):
             strategy._ddp_kwargs.setdefault("find_unused_parameters", True)
+            # Batch norm over the global batch by default; Lightning's own plugin (Trainer(sync_batchnorm=True))
+            # is swapped for ours, which also runs on CPUs.
+            layer_sync = strategy._layer_sync
+            wanted = layer_sync is None and self.sync_batchnorm and has_batchnorm(self)
+            if wanted or type(layer_sync) is TorchSyncBatchNorm:
+                strategy._layer_sync = BatchNormSync(strategy.root_device.type)
+        if stage == "fit" and self._trainer is not None and self.trainer.world_size > 1:
+            decorrelate_rng(self.trainer.global_rank)  # every process its own noise z
 
     # --- EMA generator ------------------------------------------------------------------------------------------------
     def on_fit_start(self) -> None:

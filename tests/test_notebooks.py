@@ -1,11 +1,12 @@
 """Every notebook in notebooks/ runs top to bottom at its smallest size, and is committed clean.
 
-- each notebook is executed by a fresh python3 kernel (nbclient) with ``LIT_GANS_NOTEBOOK_SIZE=small``, one torch
-  thread, and this checkout first on ``PYTHONPATH``, so the kernel imports the lit_gans under test;
+- each notebook is executed top to bottom (nbclient) by a python3 kernel on this interpreter, with
+  ``LIT_GANS_NOTEBOOK_SIZE=small``, one torch thread, and this checkout first on ``PYTHONPATH``, so the kernel imports
+  the lit_gans under test; the notebooks share one kernel, its namespace cleared before each (``%reset -f``);
 - no committed notebook carries outputs or execution counts;
 - every notebook is what ``notebooks/build.py`` makes of its source in ``notebooks/src/`` (they cannot drift).
 
-Run one by hand, with its time: ``python tests/test_notebooks.py notebooks/01_quickstart.ipynb [small|full]``.
+Run one by hand in a fresh kernel, with its time: ``python tests/test_notebooks.py notebooks/01_quickstart.ipynb [small|full]``.
 """
 
 from __future__ import annotations
@@ -31,27 +32,43 @@ def kernel_env(size: str) -> dict[str, str]:
     return env
 
 
-def execute_notebook(path: Path, size: str = "small", timeout: int = 600) -> nbformat.NotebookNode:
-    """Runs a notebook in a fresh kernel (the current interpreter) in its own folder; raises on the first error."""
+def start_kernel(size: str):
+    """A python3 kernel on the running interpreter (no registered kernelspec needed), in notebooks/."""
     from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_cmd=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"])
+    km.start_kernel(env=kernel_env(size), cwd=str(ROOT / "notebooks"))
+    return km
+
+
+def execute_notebook(path: Path, km, timeout: int = 600) -> nbformat.NotebookNode:
+    """Runs a notebook top to bottom in the kernel ``km``, after clearing the kernel's namespace (``%reset -f``), so
+    a notebook sees no variable or imported name of another; raises CellExecutionError on the first error."""
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    # The running interpreter as the kernel, so the test needs no registered kernelspec and uses this environment.
-    km = KernelManager(kernel_cmd=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"])
-    client = NotebookClient(nb, km=km, timeout=timeout, resources={"metadata": {"path": str(path.parent)}})
-    client.execute(env=kernel_env(size))
+    nb.cells.insert(0, nbformat.v4.new_code_cell("%reset -f", id="reset"))
+    NotebookClient(nb, km=km, timeout=timeout).execute()
+    del nb.cells[0]
     return nb
 
 
+@pytest.fixture(scope="module")
+def kernel():
+    """One kernel for all the notebooks: importing torch and Lightning takes most of a small notebook's time, and a
+    reused kernel pays it once (each notebook still starts from an empty namespace)."""
+    km = start_kernel("small")
+    yield km
+    km.shutdown_kernel(now=True)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_runs_at_small_size(path):
-    nb = execute_notebook(path, "small", timeout=300)
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert not errors, errors
-    # the run made pictures: at least one figure displayed
-    images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
-    assert len(images) >= 1
+def test_notebook_runs_at_small_size(path, kernel):
+    nb = execute_notebook(path, kernel, timeout=300)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    # the run drew pictures: at least one figure is among the outputs
+    assert any("image/png" in o.get("data", {}) for o in outputs), f"{path.name} displayed no figure"
 
 
 def test_notebooks_exist_one_per_topic():
@@ -96,7 +113,11 @@ def test_build_parses_percent_cells():
 if __name__ == "__main__":
     notebook, size = Path(sys.argv[1]).resolve(), sys.argv[2] if len(sys.argv) > 2 else "small"
     start = time.perf_counter()
-    out = execute_notebook(notebook, size, timeout=3600)
+    km = start_kernel(size)  # a fresh kernel: the time includes the imports, as for a reader
+    try:
+        out = execute_notebook(notebook, km, timeout=3600)
+    finally:
+        km.shutdown_kernel(now=True)
     print(f"{notebook.name} at size {size}: {time.perf_counter() - start:.1f} s")
     if len(sys.argv) > 3:
         nbformat.write(out, sys.argv[3])

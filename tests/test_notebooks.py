@@ -6,7 +6,8 @@
 - no committed notebook carries outputs or execution counts;
 - every notebook is what ``notebooks/build.py`` makes of its source in ``notebooks/src/`` (they cannot drift).
 
-Run one by hand in a fresh kernel, with its time: ``python tests/test_notebooks.py notebooks/01_quickstart.ipynb [small|full]``.
+Run one by hand in a fresh kernel, with its time:
+``python tests/test_notebooks.py notebooks/01_quickstart.ipynb [small|full] [executed.ipynb]``.
 """
 
 from __future__ import annotations

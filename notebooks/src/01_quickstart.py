@@ -18,7 +18,7 @@ import os
 SIZE = os.environ.get("LIT_GANS_NOTEBOOK_SIZE", "full")  # "small": seconds, samples are noise; "full": minutes
 SETTINGS = {
     "small": dict(image_size=8, z_dim=16, g_channels=8, d_channels=8, batches=20),
-    "full": dict(image_size=16, z_dim=64, g_channels=64, d_channels=32, batches=25 * 27),  # 25 batches an epoch: 27 epochs
+    "full": dict(image_size=16, z_dim=64, g_channels=64, d_channels=32, batches=25 * 27),  # 27 epochs of 25 batches
 }[SIZE]
 SETTINGS
 

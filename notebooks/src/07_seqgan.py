@@ -74,7 +74,8 @@ real_nll = oracle_nll(oracle_data.oracle, oracle_data.train_set.tensors[0])
 uniform = torch.randint(oracle_data.num_classes, (SETTINGS["num_eval"], oracle_data.data_shape[0]),
                         generator=torch.Generator().manual_seed(0))
 print(f"oracle: vocabulary {oracle_data.num_classes}, length {oracle_data.data_shape[0]}")
-print(f"NLL-oracle of real data {real_nll:.3f}, of uniformly random tokens {oracle_nll(oracle_data.oracle, uniform):.3f}")
+print(f"NLL-oracle of real data {real_nll:.3f}, "
+      f"of uniformly random tokens {oracle_nll(oracle_data.oracle, uniform):.3f}")
 
 # %% [markdown]
 # The model: G an LSTM (embedding 32, hidden 32) as in the paper; D a small CNN over token embeddings (the paper's
@@ -94,10 +95,10 @@ metrics = SequenceMetrics(every_n_epochs=1, num_samples=SETTINGS["num_eval"], se
 fit(model, oracle_data, [metrics])
 
 # %% [markdown]
-# NLL-oracle after every epoch, coloured by stage. The MLE stage should bring it from the level of random tokens most of
-# the way down to the real data's; during D's pre-training G does not change; the adversarial rounds then move G by
-# policy gradient. In the paper (vocabulary 5,000) SeqGAN ends below MLE (8.74 vs 9.04, Table 1); on a small oracle
-# and one seed the difference can go either way.
+# NLL-oracle after every epoch, coloured by stage. The MLE stage should bring it from the level of random tokens
+# most of the way down to the real data's; during D's pre-training G does not change; the adversarial rounds then
+# move G by policy gradient. In the paper (vocabulary 5,000) SeqGAN ends below MLE (8.74 vs 9.04, Table 1); on a
+# small oracle and one seed the difference can go either way.
 
 # %%
 fig, ax = plt.subplots(figsize=(9, 3.5))
@@ -105,7 +106,8 @@ colors = {"mle": "C0", "d_pretrain": "C1", "adversarial": "C2"}
 rows = [(epoch, stage, value) for epoch, stage, name, value in metrics.history if name == "nll_oracle"]
 for i, (epoch, stage, value) in enumerate(rows):
     x = -1 if i == 0 else epoch  # the first row is measured before training
-    ax.scatter(x, value, color=colors.get(stage, "gray"), s=12, label=stage if i == 0 or stage != rows[i - 1][1] else None)
+    first_of_stage = i == 0 or stage != rows[i - 1][1]
+    ax.scatter(x, value, color=colors.get(stage, "gray"), s=12, label=stage if first_of_stage else None)
 ax.axhline(real_nll, color="black", ls=":", label="real data")
 ax.set_xlabel("epoch (-1: before training)")
 ax.set_ylabel("NLL-oracle")

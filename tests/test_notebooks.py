@@ -34,10 +34,16 @@ def kernel_env(size: str) -> dict[str, str]:
 
 
 def start_kernel(size: str):
-    """A python3 kernel on the running interpreter (no registered kernelspec needed), in notebooks/."""
+    """A python3 kernel on the running interpreter (whatever kernelspecs are installed), in notebooks/."""
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
     from jupyter_client.manager import KernelManager
 
-    km = KernelManager(kernel_cmd=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"])
+    class ThisInterpreter(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+            argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+            return KernelSpec(argv=argv, display_name="Python 3", language="python")
+
+    km = KernelManager(kernel_name="python3", kernel_spec_manager=ThisInterpreter())
     km.start_kernel(env=kernel_env(size), cwd=str(ROOT / "notebooks"))
     return km
 
@@ -61,6 +67,17 @@ def kernel():
     km = start_kernel("small")
     yield km
     km.shutdown_kernel(now=True)
+
+
+def test_notebook_kernel_imports_this_checkout_with_one_thread(kernel):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import lit_gans, torch\nprint(lit_gans.__file__, torch.get_num_threads())")]
+    from nbclient import NotebookClient
+
+    NotebookClient(nb, km=kernel, timeout=120).execute()
+    path, threads = nb.cells[0].outputs[0]["text"].split()
+    assert Path(path).resolve().is_relative_to(ROOT), path
+    assert threads == "1"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])

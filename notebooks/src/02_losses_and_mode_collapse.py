@@ -19,7 +19,7 @@
 # 3. **WGAN-GP** (Gulrajani et al. 2017, arXiv:1704.00028): a critic estimates the earth-mover distance, kept
 #    1-Lipschitz by a gradient penalty; 5 critic updates per generator update.
 #
-# **Size switch.** `full` (the default) trains the six runs for a few minutes in total on a laptop CPU. GAN results
+# **Size switch.** `full` (the default) trains the six runs in a few minutes in total on a laptop CPU. GAN results
 # on these mixtures vary a lot from seed to seed; one seed here is an illustration, not a measurement (the
 # benchmark `experiments/benchmarks/toy2d.py` averages seeds). `small` (the test suite's) trains a few dozen steps:
 # the points are still a blob and the numbers mean nothing.
@@ -30,7 +30,7 @@ import os
 SIZE = os.environ.get("LIT_GANS_NOTEBOOK_SIZE", "full")  # "small": seconds, numbers mean nothing; "full": minutes
 SETTINGS = {
     "small": dict(hidden=(16, 16), g_steps=15, num_samples=2_000, eval_samples=500),
-    "full": dict(hidden=(128, 128, 128), g_steps=1_500, num_samples=100_000, eval_samples=2_500),
+    "full": dict(hidden=(128, 128), g_steps=800, num_samples=100_000, eval_samples=2_500),
 }[SIZE]
 SETTINGS
 
@@ -63,7 +63,7 @@ def adam(lr, betas):
 # %% [markdown]
 # ## The models
 #
-# All three share the generator (z of 2 dimensions, three hidden layers of ReLU units, linear output) and the
+# All three share the generator (z of 2 dimensions, hidden layers of ReLU units, linear output) and the
 # discriminator's hidden layers. The GANs use Adam with learning rate 1e-3 and beta1 = 0.5; WGAN-GP uses Adam 1e-3
 # with betas (0.5, 0.9) as the reference code's toy experiments do (the paper's Algorithm 1 has 1e-4, slower for a
 # short run). Each run gets the same number of **generator** updates, so WGAN-GP sees 5x as many batches.
@@ -145,13 +145,15 @@ for (mixture, kind), run in runs.items():
 display(Markdown("\n".join(rows)))
 
 # %% [markdown]
-# ## Why the minimax loss is worse: the generator's gradient
+# ## The generator's gradient: minimax vs non-saturating
 #
-# Both GANs log the norm of the generator's gradient at every update (`g_grad_norm`). Early in training D separates
-# real from fake easily; then D(G(z)) ≈ 0 and log(1 - D(G(z))) is flat, so the minimax generator receives a much
-# smaller gradient than the non-saturating one, which is steepest exactly there. On these small MLPs the effect is
-# strongest in the first hundred updates; `experiments/benchmarks/vanishing_gradient.py` measures it with a
-# discriminator trained to optimality.
+# Both GANs log the norm of the generator's gradient at every update (`g_grad_norm`). The minimax generator
+# minimises log(1 - D(G(z))), which is flat where D confidently rejects the fakes (D(G(z)) ≈ 0), so its gradient
+# vanishes exactly when the generator is worst; the non-saturating loss -log D(G(z)) is steepest there. How much this
+# matters depends on how confident D gets. In these runs D is updated once per generator update and is never close
+# to optimal, so the two curves may stay close; with D trained to optimality against a fixed generator the gap is
+# about four orders of magnitude (`experiments/benchmarks/vanishing_gradient.py`: 0.0007 against 10.5 after 975 D
+# steps, `experiments/results/vanishing_gradient.json`).
 
 # %%
 def read_column(log_dir: Path, name: str) -> tuple[list[int], list[float]]:
@@ -177,10 +179,11 @@ plt.show()
 # ## What to take away
 #
 # - Read the table with the plots: a high "modes covered" with a low high-quality share means points spread between
-#   the modes rather than on them.
-# - With one seed and short training, differences between the three objectives can go either way; the benchmark
-#   `python experiments/benchmarks/toy2d.py` repeats each run over seeds and reports means with standard errors, and
-#   the shipped configs `experiments/{gan,wgan,wgan_gp}/{ring,grid}.yaml` train for much longer
+#   the modes rather than on them (typical on the grid after a short run).
+# - With one seed and a few minutes of training, the ranking of the three objectives can go either way (WGAN-GP's
+#   critic, with its penalty, needs more updates than this budget gives; `docs/notebooks.md` lists measured runs). The
+#   benchmark `python experiments/benchmarks/toy2d.py` repeats each run over seeds and reports means with standard
+#   errors, and the shipped configs `experiments/{gan,wgan,wgan_gp}/{ring,grid}.yaml` train for much longer
 #   (`lit-gans fit -c experiments/gan/ring.yaml`).
 # - Remedies for collapse in the library: PacGAN packing (`pack=2` on `VanillaGAN` / `DCGAN`), spectral
 #   normalisation (`spectral_norm=True`), the Wasserstein objectives (`WGAN`, `WGANGP`).

@@ -10,8 +10,8 @@
 # The schedule is data (`fade_kimg`, `stable_kimg`: thousands of real images per phase). This notebook grows a
 # 16x16 generator on the digits (4 → 8 → 16) and keeps a snapshot of the same 16 latents at every phase boundary.
 #
-# **Honest size note.** The paper spends 800k images per phase; `full` (the default) spends 400, a few CPU minutes
-# in all. Its samples show the growth (coarse blobs at 4x4, then finer ones) but are not good digits; the shipped
+# **Honest size note.** The paper spends 800k images per phase; `full` (the default) spends 1,000, a few CPU
+# minutes in all. Its samples show the growth (coarse blobs at 4x4, then finer ones) but are not good digits; the shipped
 # config `experiments/progan/digits.yaml` (2k images a phase) and the benchmark
 # `experiments/benchmarks/progan_vs_dcgan.py` go further. `small` (the test suite's) grows an 8x8 model over a few
 # dozen images: every cell runs, all of it is noise.
@@ -22,7 +22,7 @@ import os
 SIZE = os.environ.get("LIT_GANS_NOTEBOOK_SIZE", "full")  # "small": seconds, all noise; "full": minutes
 SETTINGS = {
     "small": dict(image_size=8, z_dim=8, channels={4: 8, 8: 8}, phase_kimg=0.032, extra_kimg=0.016),
-    "full": dict(image_size=16, z_dim=64, channels={4: 64, 8: 32, 16: 16}, phase_kimg=0.4, extra_kimg=0.4),
+    "full": dict(image_size=16, z_dim=64, channels={4: 64, 8: 32, 16: 16}, phase_kimg=1.0, extra_kimg=1.0),
 }[SIZE]
 SETTINGS
 
@@ -58,13 +58,14 @@ phase = SETTINGS["phase_kimg"]
 model = ProGAN(data_shape=data.data_shape, z_dim=SETTINGS["z_dim"], channels=SETTINGS["channels"],
                fade_kimg=phase, stable_kimg=phase, batch_size={4: 16}, ema_decay=0.99)
 fade, stable = model.fade_images, model.stable_images
-moments = [(4, 1.0, stable)]  # (resolution, alpha, images shown): the end of the 4x4 phase, then per resolution
+moments = [("4x4, end of its phase", stable)]  # (label, images shown)
 for r in resolutions(model.target)[1:]:
-    moments += [(r, 0.5, schedule_images(r, 0.5, fade, stable)), (r, 1.0, schedule_images(r, 1.0, fade, stable)),
-                (r, 1.0, schedule_images(r, 1.0, fade, stable) + stable)]
-total_images = moments[-1][2] + int(SETTINGS["extra_kimg"] * 1000)
-for r, alpha, n in moments:
-    print(f"{r:3d}x{r:<3d} alpha {alpha:.1f} after {n:5d} images")
+    moments += [(f"{r}x{r} fade-in, alpha 0.5", schedule_images(r, 0.5, fade, stable)),
+                (f"{r}x{r} fade-in done", schedule_images(r, 1.0, fade, stable)),
+                (f"{r}x{r} stabilised", schedule_images(r, 1.0, fade, stable) + stable)]
+total_images = moments[-1][1] + int(SETTINGS["extra_kimg"] * 1000)
+for label, n in moments:
+    print(f"{label:26s} after {n:5d} images")
 print("training for", total_images, "images")
 
 # %% [markdown]
@@ -83,9 +84,8 @@ class GrowthSnapshots(L.Callback):
         shown = int(pl_module.images_shown)
         r, alpha, *_ = pl_module.phase
         self.history.append((shown, r, alpha))
-        while self.pending and shown >= self.pending[0][2]:
-            self.pending.pop(0)
-            label = f"{r}x{r}" + (f" fade-in, alpha {alpha:.2f}" if alpha < 1 else " stable")
+        while self.pending and shown >= self.pending[0][1]:
+            label, _ = self.pending.pop(0)
             self.snapshots.append((label, shown, pl_module.sample(16, seed=0)))
 
 

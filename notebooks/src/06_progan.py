@@ -11,8 +11,8 @@
 # 16x16 generator on the digits (4 → 8 → 16) and keeps a snapshot of the same 16 latents at every phase boundary.
 #
 # **Honest size note.** The paper spends 800k images per phase; `full` (the default) spends 1,000, a few CPU
-# minutes in all. Its samples show the growth (coarse blobs at 4x4, then finer ones) but are not good digits; the shipped
-# config `experiments/progan/digits.yaml` (2k images a phase) and the benchmark
+# minutes in all. Its samples show the growth (coarse blobs at 4x4, then finer ones) but are not good digits; the
+# shipped config `experiments/progan/digits.yaml` (2k images a phase) and the benchmark
 # `experiments/benchmarks/progan_vs_dcgan.py` go further. `small` (the test suite's) grows an 8x8 model over a few
 # dozen images: every cell runs, all of it is noise.
 

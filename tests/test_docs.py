@@ -85,7 +85,8 @@ def test_trains_on_the_ring_and_reloads_from_a_checkpoint(lsgan, tmp_path):
         mine = [k for k in model.state_dict() if k.startswith(player + ".")]
         changed = [k for k in mine if not torch.equal(model.state_dict()[k], before[k])]
         assert changed, f"{player} did not change"
-    assert all(torch.isfinite(v) for k, v in trainer.callback_metrics.items() if k.endswith("_loss"))
+    losses = {k: v for k, v in trainer.callback_metrics.items() if k.endswith("_loss")}
+    assert set(losses) == {"train/d_loss", "train/g_loss"} and all(torch.isfinite(v) for v in losses.values())
     path = tmp_path / "lsgan.ckpt"
     trainer.save_checkpoint(path)
     again = load_model(path)

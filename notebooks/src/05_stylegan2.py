@@ -77,6 +77,7 @@ else:
                       mapping_layers=2, channel_base=SETTINGS["channel_base"], channel_max=SETTINGS["channel_max"],
                       r1_gamma=0.1, ema_kimg=2.0, ema_rampup=0.05, augment="color,translation,cutout",
                       g_optimizer=adam, d_optimizer=adam)
+    # max_steps counts optimizer steps: 2 a batch, plus the lazy R1 and path length steps (fewer batches than 600)
     trainer = L.Trainer(max_steps=2 * SETTINGS["batches"], accelerator="cpu", logger=False,
                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                         limit_val_batches=0)
@@ -90,8 +91,8 @@ show(image_grid(model.sample(64, seed=0)), "samples (psi = 1)")
 #
 # Each row uses the same 10 latents with a smaller psi. psi = 1 is the untruncated distribution; as psi → 0 every
 # sample moves to the image of the average w: less variety, more "typical" samples (the quality / diversity
-# trade-off the paper measures with FID and precision / recall). At psi = 0 the rows differ only by the per-pixel
-# noise.
+# trade-off the paper measures with FID and precision / recall). In the last row (psi = 0) the images differ only by
+# the per-pixel noise.
 
 # %%
 psis = [1.0, 0.7, 0.5, 0.3, 0.0]

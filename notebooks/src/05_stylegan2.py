@@ -77,7 +77,7 @@ else:
                       mapping_layers=2, channel_base=SETTINGS["channel_base"], channel_max=SETTINGS["channel_max"],
                       r1_gamma=0.1, ema_kimg=2.0, ema_rampup=0.05, augment="color,translation,cutout",
                       g_optimizer=adam, d_optimizer=adam)
-    # max_steps counts optimizer steps: 2 a batch, plus the lazy R1 and path length steps (fewer batches than 600)
+    # max_steps counts optimizer steps: 2 a batch plus the lazy R1 and path length steps, so a few less batches
     trainer = L.Trainer(max_steps=2 * SETTINGS["batches"], accelerator="cpu", logger=False,
                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                         limit_val_batches=0)

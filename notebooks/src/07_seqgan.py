@@ -162,7 +162,8 @@ for line in samples[:8]:
     print("  ", line)
 
 # %% [markdown]
-# At full size the samples are mostly grammatical fragments stitched from the corpus ("Return the ... of the ..."),
-# often copies of training lines: a few hundred sentences are far too little text to generalise from, and BLEU
-# against held-out lines rewards exactly this kind of copying. At small size they are random words. For a real
-# corpus: `lit-gans fit -c experiments/seqgan/text.yaml --data.init_args.path my_corpus.txt`.
+# At full size the samples read like the corpus: recombinations of its fragments ("Return a copy of ...", "Create
+# a new set which ..."), some well formed, some not, some copies of training lines. A couple of hundred sentences
+# are far too little text to generalise from, and BLEU against held-out lines rewards reusing the corpus's phrases.
+# At small size the samples are random words. For a real corpus:
+# `lit-gans fit -c experiments/seqgan/text.yaml --data.init_args.path my_corpus.txt`.

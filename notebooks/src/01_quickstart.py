@@ -41,7 +41,7 @@ from lit_gans.models import DCGAN
 logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # no banner at each fit
 warnings.filterwarnings("ignore", module="lightning")
 
-L.seed_everything(0)
+L.seed_everything(0, verbose=False)
 RUN_DIR = Path(tempfile.mkdtemp(prefix="lit_gans_01_"))  # logs go here, outside the repository
 
 

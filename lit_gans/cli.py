@@ -20,7 +20,9 @@ from jsonargparse import ArgumentError
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+from lit_gans.callbacks.preemption import Preemption
 from lit_gans.callbacks.samples import SampleGrid
+from lit_gans.checkpoints import prepare_resume
 from lit_gans.commands import COMMANDS, UserError
 from lit_gans.data import DATAMODULES, GANDataModule
 from lit_gans.models import MODELS, GANModule
@@ -48,6 +50,12 @@ class GANCLI(LightningCLI):
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults({"checkpoint.save_last": True, "checkpoint.filename": "{epoch}-{step}"})
         parser.add_lightning_class_args(SampleGrid, "samples")
+        parser.add_lightning_class_args(Preemption, "preemption")
+
+    def before_instantiate_classes(self) -> None:
+        # fit --ckpt_path: refuse another variant's or a newer checkpoint in one line; continue its W&B run
+        if self.subcommand == "fit":
+            prepare_resume(self.config.fit)
 
 
 def _expand_short_names(argv: Sequence[str]) -> list[str]:
@@ -85,7 +93,7 @@ def run_lightning(argv: Sequence[str]) -> None:
         args=_expand_short_names(argv),
         auto_configure_optimizers=False,
         save_config_kwargs={"overwrite": True},
-        trainer_defaults={"default_root_dir": "runs"},
+        trainer_defaults={"default_root_dir": "runs", "plugins": [{"class_path": "lit_gans.checkpoint_io.AtomicCheckpointIO"}]},
         parser_kwargs={**no_exit, **{cmd: no_exit for cmd in LIGHTNING_SUBCOMMANDS}},
     )
 

@@ -73,13 +73,13 @@ class SaveAfterBatches(Callback):
             trainer.save_checkpoint(self.ckpts[self.batches])
 
 
-def fit(name: str, seed: int, ckpt_path=None, callbacks=()) -> L.LightningModule:
+def fit(name: str, seed: int, ckpt_path=None, callbacks=(), **trainer_args) -> L.LightningModule:
     make_model, make_data, epochs, extra = VARIANTS[name]
+    defaults = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
     L.seed_everything(seed, verbose=False)
     model = make_model()
-    trainer = L.Trainer(accelerator="cpu", devices=1, max_epochs=epochs, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-                        limit_val_batches=0, callbacks=list(callbacks), **extra)
+    trainer = L.Trainer(accelerator="cpu", devices=1, max_epochs=epochs, num_sanity_val_steps=0, limit_val_batches=0,
+                        callbacks=list(callbacks), **(defaults | extra | trainer_args))
     trainer.fit(model, make_data(), ckpt_path=ckpt_path)
     return model
 

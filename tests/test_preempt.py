@@ -17,14 +17,10 @@ import lit_gans.checkpoint_io as checkpoint_io
 from lit_gans.callbacks.preemption import Preemption
 from lit_gans.checkpoint_io import AtomicCheckpointIO
 from lit_gans.cli import main
-from test_resume import fit
+from test_resume import TINY_GAN, fit
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_GAN = ["--model", "VanillaGAN", "--data", "Digits", "--data.init_args.batch_size", "8", "--model.init_args.z_dim",
-            "8", "--model.init_args.g_hidden=[16]", "--model.init_args.d_hidden=[16]", "--seed_everything", "0",
-            "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "30", "--trainer.limit_val_batches", "0",
-            "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
-            "--trainer.enable_model_summary", "false", "--samples.every_n_steps", "0"]
+
 
 
 def preemptible_command(root: Path) -> list[str]:

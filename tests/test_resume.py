@@ -56,6 +56,12 @@ VARIANTS: dict[str, tuple[Callable, Callable, int, dict]] = {
                lambda: OracleDataModule(vocab_size=12, seq_len=6, num_samples=24, num_val_samples=0, batch_size=8),
                3, {}),
 }
+#: command-line arguments of a tiny VanillaGAN run on the digits: 2 epochs of 30 batches
+TINY_GAN = ["--model", "VanillaGAN", "--data", "Digits", "--data.init_args.batch_size", "8", "--model.init_args.z_dim",
+            "8", "--model.init_args.g_hidden=[16]", "--model.init_args.d_hidden=[16]", "--seed_everything", "0",
+            "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "30", "--trainer.limit_val_batches", "0",
+            "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
+            "--trainer.enable_model_summary", "false", "--samples.every_n_steps", "0"]
 # stops: after batch 3, the last of epoch 0, before its epoch-end hooks (schedulers, SeqGAN's stage) ran; after batch 5,
 # in the middle of epoch 1 (SeqGAN: D pre-training)
 STOPS = (3, 5)
@@ -153,3 +159,25 @@ def test_resuming_with_another_variant_is_refused_before_loading(tmp_path):
     fit("DCGAN", seed=0, callbacks=[SaveAfterBatches({1: path})])
     with pytest.raises(CheckpointError, match="holds a DCGAN model, but this run builds a WGAN"):
         fit("WGAN", seed=0, ckpt_path=path)
+
+
+def test_resume_continues_the_same_wandb_run(tmp_path, monkeypatch):
+    """``fit --ckpt_path`` of a run that logged to W&B logs to the same W&B run (offline here: no account needed)."""
+    wandb = pytest.importorskip("wandb")
+    from lit_gans.cli import main
+
+    for key, value in {"WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path), "WANDB_SILENT": "true"}.items():
+        monkeypatch.setenv(key, value)
+    args = ["fit", *TINY_GAN, "--trainer.logger", "WandbLogger", "--trainer.logger.offline", "true",
+            "--trainer.logger.save_dir", str(tmp_path), "--trainer.logger.project", "lit_gans_test",
+            "--trainer.default_root_dir", str(tmp_path), "--checkpoint.dirpath", str(tmp_path / "ckpt")]
+    last = tmp_path / "ckpt" / "last.ckpt"
+    main([*args, "--trainer.max_epochs", "1"])
+    wandb.finish()
+    run_id = torch.load(last, weights_only=True)["wandb_run_id"]
+    main([*args, "--ckpt_path", str(last)])
+    wandb.finish()
+    resumed = torch.load(last, weights_only=True)
+    assert resumed["global_step"] == 2 * 60 and resumed["wandb_run_id"] == run_id
+    runs = sorted(p.name for p in (tmp_path / "wandb").glob("offline-run-*"))
+    assert len(runs) == 2 and all(name.endswith(run_id) for name in runs), (runs, run_id)

@@ -22,8 +22,8 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from lit_gans.callbacks.preemption import Preemption
 from lit_gans.callbacks.samples import SampleGrid
-from lit_gans.checkpoints import prepare_resume
 from lit_gans.commands import COMMANDS, UserError
+from lit_gans.config_checks import check_fit_config
 from lit_gans.data import DATAMODULES, GANDataModule
 from lit_gans.models import MODELS, GANModule
 
@@ -52,10 +52,12 @@ class GANCLI(LightningCLI):
         parser.add_lightning_class_args(SampleGrid, "samples")
         parser.add_lightning_class_args(Preemption, "preemption")
 
-    def before_instantiate_classes(self) -> None:
-        # fit --ckpt_path: refuse another variant's or a newer checkpoint in one line; continue its W&B run
-        if self.subcommand == "fit":
-            prepare_resume(self.config.fit)
+    def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
+        super().parse_arguments(parser, args)
+        # sizes, learning rates, and --ckpt_path (another variant's, a newer or an unreadable checkpoint), each in one
+        # line before LightningCLI reads the checkpoint's hyper-parameters into the model's config; continue its W&B run
+        if self.config.get("subcommand") == "fit":
+            check_fit_config(self.config.fit)
 
 
 def _expand_short_names(argv: Sequence[str]) -> list[str]:
@@ -109,7 +111,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         _fail(str(e))
     except ArgumentError as e:
         _fail(_condense(str(e)))
-    except (ValueError, FileNotFoundError, NotADirectoryError) as e:  # raised while building the model or data
+    except (ValueError, FileNotFoundError, NotADirectoryError, FloatingPointError) as e:  # building or training (NaN)
         if os.environ.get("LIT_GANS_DEBUG"):
             raise
         _fail(_condense(str(e)))

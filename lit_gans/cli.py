@@ -12,6 +12,7 @@ command with one line on stderr that says what to fix, and exit status 2.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import warnings
 from typing import NoReturn, Optional, Sequence
@@ -35,7 +36,7 @@ def _condense(message: str) -> str:
     noise = ("Subtypes:", "Errors:", "Given value", "Does not validate", "Expected a <class 'NoneType'>", "Problem with")
     useful = [ln.strip().lstrip("- ").strip() for ln in str(message).splitlines()]
     useful = [ln for ln in useful if ln and not ln.startswith(noise)] or [str(message).strip()]
-    head, tail = useful[0], useful[-1]
+    head, tail = useful[0], re.sub(r"^[\w.]+\.\w+(Error|Exception): ", "", useful[-1])  # a DataLoader worker's re-raise
     return f"{head} {tail}" if head.startswith("Parser key") and tail != head else tail
 
 

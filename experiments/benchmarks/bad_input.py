@@ -6,7 +6,8 @@ and the last line written to stderr; a case that ends in a Python traceback inst
 
     python experiments/benchmarks/bad_input.py
 
-Prints a Markdown table and writes experiments/results/bad_input.json.
+Prints a Markdown table, writes experiments/results/bad_input.json, and puts the table into docs/bad_input.md
+(between its ``<!-- table -->`` markers).
 """
 
 from __future__ import annotations
@@ -169,10 +170,12 @@ def main_() -> None:
             os.chdir(cwd)
     out = ROOT / "experiments" / "results" / "bad_input.json"
     out.write_text(json.dumps({"command": "python experiments/benchmarks/bad_input.py", "cases": rows}, indent=2) + "\n")
-    print("| bad input | exit | message |")
-    print("|---|---|---|")
-    for r in rows:
-        print(f"| {r['input']} | {r['exit']} | `{r['message'].replace('|', '/')}` |")
+    table = "\n".join(["| bad input | exit | message |", "|---|---|---|"]
+                      + [f"| {r['input']} | {r['exit']} | `{r['message'].replace('|', '/')}` |" for r in rows])
+    print(table)
+    doc = ROOT / "docs" / "bad_input.md"
+    head, marker, rest = doc.read_text().partition("<!-- table -->\n")
+    doc.write_text(head + marker + table + "\n<!-- table -->\n" + rest.partition("<!-- table -->\n")[2])
     bad = [r["input"] for r in rows if r["exit"] != 2 or not r["message"].startswith("lit-gans: error:")]
     if bad:
         print(f"\n{len(bad)} case(s) without a one-line error: {bad}", file=sys.stderr)

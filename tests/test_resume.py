@@ -8,6 +8,7 @@ an epoch and at the end of one.
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Callable
 
@@ -16,7 +17,6 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import Callback
 
-from lit_gans.data import DATAMODULES
 from lit_gans.data.digits import DigitsDataModule
 from lit_gans.data.sequences import OracleDataModule
 from lit_gans.data.unpaired import DigitsStylesDataModule
@@ -119,6 +119,28 @@ def test_resume_without_the_loader_state_is_not_exact(tmp_path):
     torch.save(ckpt, path)
     resumed = fit("DCGAN", seed=123, ckpt_path=path).state_dict()
     assert not all(torch.equal(t, resumed[key]) for key, t in straight.items() if key.startswith("generator."))
+
+
+def test_resume_unpickles_no_code(tmp_path, monkeypatch):
+    """Lightning's resume reads the checkpoint with torch.load's weights_only (torch's default since 2.6), and succeeds."""
+    path = tmp_path / "after2.ckpt"
+    fit("DCGAN", seed=0, callbacks=[SaveAfterBatches({2: path})])
+    calls, load = [], torch.load
+
+    def recording_load(*args, **kwargs):
+        calls.append(kwargs.get("weights_only"))
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", recording_load)
+    fit("DCGAN", seed=0, ckpt_path=path)
+    assert calls and all(w is not False for w in calls), calls  # None means torch's default: True
+    torch.save({"state_dict": {}, "payload": Unsafe()}, tmp_path / "code.ckpt")  # and that default refuses code
+    with pytest.raises(pickle.UnpicklingError):
+        load(tmp_path / "code.ckpt")
+
+
+class Unsafe:
+    """Stands for any pickled object that would run code when unpickled."""
 
 
 def test_loader_continues_the_same_shuffle_mid_epoch():

@@ -49,7 +49,7 @@ class Preemption(Callback):
     # --- 1. SIGUSR1 -> Lightning's SIGTERM handling -------------------------------------------------------------------
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # Lightning installs its handlers just before training starts, and restores the previous ones at teardown.
-        env = trainer._accelerator_connector.cluster_environment
+        env = getattr(trainer._accelerator_connector, "cluster_environment", None)  # what Lightning's connector checks
         lightning_requeues = isinstance(env, SLURMEnvironment) and env.auto_requeue
         if self.sigusr1 and hasattr(signal, "SIGUSR1") and not lightning_requeues:
             signal.signal(signal.SIGUSR1, _forward_to_sigterm_handler)

@@ -12,6 +12,7 @@ command with one line on stderr that says what to fix, and exit status 2.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import warnings
 from typing import NoReturn, Optional, Sequence
@@ -22,9 +23,11 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from lit_gans.callbacks.model_card import ModelCard
+from lit_gans.callbacks.preemption import Preemption
 from lit_gans.callbacks.samples import SampleGrid
 from lit_gans.callbacks.throughput import Throughput
 from lit_gans.commands import COMMANDS, UserError
+from lit_gans.config_checks import check_fit_config
 from lit_gans.data import DATAMODULES, GANDataModule
 from lit_gans.models import MODELS, GANModule
 
@@ -36,7 +39,7 @@ def _condense(message: str) -> str:
     noise = ("Subtypes:", "Errors:", "Given value", "Does not validate", "Expected a <class 'NoneType'>", "Problem with")
     useful = [ln.strip().lstrip("- ").strip() for ln in str(message).splitlines()]
     useful = [ln for ln in useful if ln and not ln.startswith(noise)] or [str(message).strip()]
-    head, tail = useful[0], useful[-1]
+    head, tail = useful[0], re.sub(r"^[\w.]+\.\w+(Error|Exception): ", "", useful[-1])  # a DataLoader worker's re-raise
     return f"{head} {tail}" if head.startswith("Parser key") and tail != head else tail
 
 
@@ -53,6 +56,7 @@ class GANCLI(LightningCLI):
         parser.add_lightning_class_args(SampleGrid, "samples")
         parser.add_lightning_class_args(ModelCard, "model_card")
         parser.add_lightning_class_args(Throughput, "throughput")  # time/elapsed_s, time/images: for lit-gans report
+        parser.add_lightning_class_args(Preemption, "preemption")
 
     def instantiate_classes(self) -> None:
         super().instantiate_classes()
@@ -69,6 +73,13 @@ class GANCLI(LightningCLI):
             if self.trainer.loggers[0] in describers:  # checkpoints in the run folder, as with CSV and TensorBoard
                 for callback in self.trainer.checkpoint_callbacks:
                     callback.dirpath = callback.dirpath or os.path.join(self.trainer.loggers[0].save_dir, "checkpoints")
+
+    def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
+        super().parse_arguments(parser, args)
+        # sizes, learning rates, and --ckpt_path (another variant's, a newer or an unreadable checkpoint), each in one
+        # line before LightningCLI reads the checkpoint's hyper-parameters into the model's config; continue its W&B run
+        if self.config.get("subcommand") == "fit":
+            check_fit_config(self.config.fit)
 
 
 def _expand_short_names(argv: Sequence[str]) -> list[str]:
@@ -106,7 +117,7 @@ def run_lightning(argv: Sequence[str]) -> None:
         args=_expand_short_names(argv),
         auto_configure_optimizers=False,
         save_config_kwargs={"overwrite": True},
-        trainer_defaults={"default_root_dir": "runs"},
+        trainer_defaults={"default_root_dir": "runs", "plugins": [{"class_path": "lit_gans.checkpoint_io.AtomicCheckpointIO"}]},
         parser_kwargs={**no_exit, **{cmd: no_exit for cmd in LIGHTNING_SUBCOMMANDS}},
     )
 
@@ -122,7 +133,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         _fail(str(e))
     except ArgumentError as e:
         _fail(_condense(str(e)))
-    except (ValueError, FileNotFoundError, NotADirectoryError) as e:  # raised while building the model or data
+    except (ValueError, FileNotFoundError, NotADirectoryError, FloatingPointError) as e:  # building or training (NaN)
         if os.environ.get("LIT_GANS_DEBUG"):
             raise
         _fail(_condense(str(e)))

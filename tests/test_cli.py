@@ -104,6 +104,16 @@ def _errors(tmp_path, args, capsys):
     (["fit", "--model", "DCGAN", "--data", "Digits", "--data.image_size", "12"], "image_size"),
     (["fit", "--model", "DCGAN", "--data", "ImageFolder", "--data.root", "nowhere"], "nowhere"),
     (["sample", "--ckpt", "missing.ckpt", "--out", "x.png"], "missing.ckpt"),
+    (["fit", "--model", "DCGAN", "--data", "Digits", "--data.batch_size", "0"], "batch_size must be >= 1, got 0"),
+    (["fit", "--model", "DCGAN", "--data", "Digits", "--model.z_dim", "0"], "model.z_dim must be positive, got 0"),
+    (["fit", "--model", "VanillaGAN", "--data", "Digits", "--model.g_hidden=[16, 0]"], "model.g_hidden must be positive"),
+    (["fit", "--model", "DCGAN", "--data", "Digits", "--model.g_optimizer", "torch.optim.Adam",
+      "--model.g_optimizer.lr", "0"], "model.g_optimizer.lr must be positive, got 0"),
+    (["fit", "--model", "DCGAN", "--data", "Digits", "--model.d_optimizer", "torch.optim.SGD",
+      "--model.d_optimizer.lr", "-1"], "model.d_optimizer.lr must be positive, got -1"),
+    (["fit", "--model", "VanillaGAN", "--data", "Toy2D", "--data.std", ".nan", "--trainer.max_steps", "2",
+      "--trainer.logger", "false", "--trainer.enable_progress_bar", "false", "--samples.every_n_steps", "0"],
+     "the discriminator loss became nan at step 0"),
 ])
 def test_bad_input_gets_one_line_and_exit_2(tmp_path, capsys, args, needle):
     code, err = _errors(tmp_path, args, capsys)
@@ -133,3 +143,23 @@ def test_validate_test_and_predict_subcommands(trained, tmp_path):
               "--model.d_channels", "8", "--model.z_dim", "8", "--ckpt_path", ckpt, *FAST]
     for sub in ("validate", "test", "predict"):
         assert run_cli([sub, *common], tmp_path) == 0, sub
+
+
+def test_resume_refuses_bad_checkpoints_in_one_line(trained, tmp_path, capsys):
+    """``fit --ckpt_path`` with another variant's checkpoint, a newer format or a file that is not a checkpoint."""
+    from lit_gans.training_state import CHECKPOINT_FORMAT
+
+    ckpt_path = next(trained.rglob("last.ckpt"))
+    ckpt = torch.load(ckpt_path, weights_only=True)
+    ckpt["lit_gans_format"] = CHECKPOINT_FORMAT + 1
+    torch.save(ckpt, tmp_path / "newer.ckpt")
+    (tmp_path / "notes.ckpt").write_text("hello")
+    for model, path, needle in [("WGAN", ckpt_path, "holds a DCGAN model, but this run builds a WGAN"),
+                                ("DCGAN", tmp_path / "newer.ckpt", "newer than this lit_gans reads"),
+                                ("DCGAN", tmp_path / "notes.ckpt", "not a readable PyTorch checkpoint")]:
+        code, err = _errors(tmp_path, ["fit", "--model", model, "--data", "Digits", "--ckpt_path", str(path)], capsys)
+        assert code == 2 and len(err) == 1 and needle in err[0], err
+    with pytest.raises(Exception, match="newer than this lit_gans reads"):
+        from lit_gans.checkpoints import load_model
+
+        load_model(tmp_path / "newer.ckpt")

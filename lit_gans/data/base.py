@@ -11,6 +11,8 @@ from typing import Optional, Sequence
 import lightning as L
 from torch.utils.data import DataLoader, Dataset
 
+from lit_gans.training_state import ResumableDataLoader
+
 
 class DataError(ValueError):
     """A dataset that cannot be used as given: the message says what to fix."""
@@ -46,7 +48,8 @@ class GANDataModule(L.LightningDataModule):
         if dataset is None:
             self.setup("fit")
             dataset = self.train_set
-        return DataLoader(
+        # the shuffled training loader keeps its place in the epoch in every checkpoint (exact mid-epoch resume)
+        return (ResumableDataLoader if shuffle else DataLoader)(
             dataset,
             batch_size=self.batch_size,
             shuffle=shuffle,

@@ -23,6 +23,13 @@ from torch import Tensor, nn
 
 from lit_gans.distributed import BatchNormSync, decorrelate_rng, has_batchnorm, loss_scale
 from lit_gans.losses import adversarial_loss
+from lit_gans.training_state import (
+    CHECKPOINT_FORMAT,
+    check_checkpoint,
+    collect_rng_states,
+    mark_finished_epoch,
+    restore_rng_states,
+)
 
 OptimizerFactory = Callable[[Iterable], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], Any]
@@ -274,9 +281,30 @@ class GANModule(L.LightningModule):
             raise TypeError(f"{type(self).__name__} is unconditional; it takes no {sorted(condition)}")
         return {}
 
+    # --- checkpoints: which model, which layout, and the global RNGs (exact resume) ------------------------------------
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # Records which lit_gans class made this checkpoint, so that `lit-gans sample` can rebuild it by name.
         checkpoint["lit_gans_model"] = type(self).__name__
+        checkpoint["lit_gans_format"] = CHECKPOINT_FORMAT
+        checkpoint["rng_states"] = collect_rng_states()
+        # True when written at the end of an epoch's last batch, before on_train_epoch_end: Lightning resumes that as a
+        # finished epoch without calling the hook, so the resumed run calls it (on_train_start).
+        checkpoint["lit_gans_epoch_end_pending"] = mark_finished_epoch(self._trainer, checkpoint)
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        check_checkpoint(checkpoint, type(self).__name__)
+        # Only when a Trainer resumes (the DataLoader draws its shuffle seed right after); a plain load leaves the
+        # caller's RNG alone.
+        if self._trainer is not None and "rng_states" in checkpoint:
+            restore_rng_states(checkpoint["rng_states"])
+            if self.trainer.world_size > 1:  # the checkpoint holds rank 0's states: every process its own noise again
+                decorrelate_rng(self.trainer.global_rank)
+        self._epoch_end_pending = bool(checkpoint.get("lit_gans_epoch_end_pending", False))
+
+    def on_train_start(self) -> None:
+        if getattr(self, "_epoch_end_pending", False):  # the schedules' step of the epoch the checkpoint ended
+            self._epoch_end_pending = False
+            self.on_train_epoch_end()
 
 
 @torch.no_grad()

@@ -222,6 +222,7 @@ class CycleGAN(GANModule):
         checkpoint["cyclegan_pools"] = {"a": self.pool_a.state_dict(), "b": self.pool_b.state_dict()}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
+        super().on_load_checkpoint(checkpoint)
         pools = checkpoint.get("cyclegan_pools")
         if pools is not None:
             self.pool_a.load_state_dict(pools["a"], self.device)

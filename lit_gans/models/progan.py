@@ -20,10 +20,8 @@ new block arrives); both are in every checkpoint, so a resumed run continues at 
 
 from __future__ import annotations
 
-import random
 from typing import Any, Literal, NamedTuple, Optional, Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -249,34 +247,3 @@ class ProGAN(GANModule):
         r, alpha, *_ = self.phase
         images = net(z, resolution=r, alpha=alpha)
         return F.interpolate(images, size=(self.target, self.target), mode="nearest") if r < self.target else images
-
-    # --- exact resume: the global RNG states travel with the checkpoint ------------------------------------------
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        super().on_save_checkpoint(checkpoint)
-        checkpoint["rng_states"] = collect_rng_states()
-
-    def on_load_checkpoint(self, checkpoint: dict) -> None:
-        # Only when a Trainer resumes (the DataLoader draws its shuffle seed right after); a plain load leaves the
-        # caller's RNG alone.
-        if self._trainer is not None and "rng_states" in checkpoint:
-            restore_rng_states(checkpoint["rng_states"])
-
-def collect_rng_states() -> dict[str, Any]:
-    """torch, numpy and Python RNG states as tensors, ints and strings (loadable with ``weights_only=True``)."""
-    name, keys, pos, has_gauss, cached = np.random.get_state()
-    version, internal, gauss = random.getstate()
-    return {
-        "torch": torch.get_rng_state(),
-        "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
-        "python": {"version": version, "internal": torch.tensor(internal, dtype=torch.int64), "gauss": gauss},
-    }
-
-
-def restore_rng_states(states: dict[str, Any]) -> None:
-    """The inverse of :func:`collect_rng_states`."""
-    torch.set_rng_state(states["torch"])
-    n = states["numpy"]
-    np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"]))
-    p = states["python"]
-    random.setstate((p["version"], tuple(int(v) for v in p["internal"]), p["gauss"]))

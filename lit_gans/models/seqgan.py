@@ -263,6 +263,18 @@ class SeqGAN(GANModule):
         if self.stage()[0] == "done":
             self.trainer.should_stop = True
 
+    # --- checkpoints keep the current d-step's negatives, so that a run stopped mid-epoch resumes exactly ---------
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        super().on_save_checkpoint(checkpoint)
+        if self._negatives is not None:
+            checkpoint["seqgan_negatives"] = {"negatives": self._negatives, "order": self._order}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        super().on_load_checkpoint(checkpoint)
+        saved = checkpoint.get("seqgan_negatives")
+        if saved is not None:
+            self._negatives, self._order = saved["negatives"].to(self.device), saved["order"].to(self.device)
+
     def setup(self, stage: str) -> None:
         super().setup(stage)
         # A text DataModule brings the token strings: keep them with the hyper-parameters, so checkpoints decode.

@@ -1,0 +1,92 @@
+"""Pre-emption: SIGTERM or SIGUSR1 saves ``last.ckpt`` and ends the run cleanly (exit status 0).
+
+Built on Lightning's own signal handling (``lightning.pytorch.trainer.connectors.signal_connector``): on SIGTERM
+Lightning sets ``trainer.received_sigterm`` and raises ``SIGTERMException`` (a ``SystemExit``) at the next point where
+the loops are consistent: after the current training batch, or after the epoch when it was the last batch. This
+callback adds the missing halves:
+
+1. SIGUSR1 (which outside SLURM would kill the process with no handler) is routed to Lightning's SIGTERM handler.
+   Under SLURM with auto-requeue Lightning owns SIGUSR1 (it saves ``hpc_ckpt_N.ckpt`` and requeues); it is left alone.
+2. On ``SIGTERMException`` during ``fit``, the run's ``last.ckpt`` is written (in the ModelCheckpoint folder, else in
+   ``default_root_dir``) with every counter, RNG state and the DataLoader's place in the epoch, so a resumed run
+   continues exactly.
+3. Every checkpoint records the W&B run id, so that ``lit-gans fit --ckpt_path ...`` continues the same W&B run.
+
+Relaunching: give a fixed checkpoint folder and ``--ckpt_path last``; the same command then starts fresh the first
+time (Lightning warns that there is no last checkpoint) and continues from ``last.ckpt`` after a pre-emption::
+
+    lit-gans fit -c cfg.yaml --checkpoint.dirpath runs/exp1/checkpoints --ckpt_path last
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from typing import Any, Optional
+
+import lightning as L
+from lightning.fabric.plugins.environments import SLURMEnvironment
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.trainer.states import TrainerFn
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+from lightning.pytorch.utilities.rank_zero import rank_zero_info
+
+log = logging.getLogger(__name__)
+
+
+class Preemption(Callback):
+    """Saves ``last.ckpt`` when the run is told to stop by SIGTERM or SIGUSR1, then lets it exit with status 0.
+
+    Args:
+        sigusr1: also treat SIGUSR1 as a stop request (the usual pre-emption warning of batch schedulers).
+    """
+
+    def __init__(self, sigusr1: bool = True) -> None:
+        self.sigusr1 = sigusr1
+        self.saved_path: Optional[str] = None
+
+    # --- 1. SIGUSR1 -> Lightning's SIGTERM handling -------------------------------------------------------------------
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # Lightning installs its handlers just before training starts, and restores the previous ones at teardown.
+        env = getattr(trainer._accelerator_connector, "cluster_environment", None)  # what Lightning's connector checks
+        lightning_requeues = isinstance(env, SLURMEnvironment) and env.auto_requeue
+        if self.sigusr1 and hasattr(signal, "SIGUSR1") and not lightning_requeues:
+            signal.signal(signal.SIGUSR1, _forward_to_sigterm_handler)
+
+    # --- 2. the checkpoint ----------------------------------------------------------------------------------------------
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        if not isinstance(exception, SIGTERMException) or trainer.state.fn != TrainerFn.FITTING:
+            return
+        self.saved_path = last_checkpoint_path(trainer)
+        trainer.save_checkpoint(self.saved_path)
+        rank_zero_info(f"lit-gans: stopped by a signal at step {trainer.global_step}; saved {self.saved_path}. "
+                       f"Continue with --ckpt_path {self.saved_path} (or --ckpt_path last)")
+
+    # --- 3. the W&B run id -----------------------------------------------------------------------------------------------
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
+        run_id = wandb_run_id(trainer)
+        if run_id is not None:
+            checkpoint["wandb_run_id"] = run_id
+
+
+def _forward_to_sigterm_handler(signum: int, frame: Any) -> None:
+    handler = signal.getsignal(signal.SIGTERM)
+    if callable(handler):
+        handler(signum, frame)
+
+
+def last_checkpoint_path(trainer: L.Trainer) -> str:
+    """``last.ckpt`` in the run's ModelCheckpoint folder, or in ``default_root_dir`` when there is none."""
+    for cb in trainer.checkpoint_callbacks:
+        if isinstance(cb, ModelCheckpoint) and cb.dirpath is not None:
+            return os.path.join(cb.dirpath, cb.CHECKPOINT_NAME_LAST + cb.FILE_EXTENSION)
+    return os.path.join(trainer.default_root_dir, "last.ckpt")
+
+
+def wandb_run_id(trainer: L.Trainer) -> Optional[str]:
+    """The id of the run's W&B run, if it logs to W&B and the run has started."""
+    for logger in trainer.loggers:
+        if type(logger).__name__ == "WandbLogger" and getattr(logger, "_experiment", None) is not None:
+            return str(logger.experiment.id)
+    return None

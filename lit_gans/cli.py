@@ -83,7 +83,8 @@ class GANCLI(LightningCLI):
 
 
 def _expand_short_names(argv: Sequence[str]) -> list[str]:
-    """``--model DCGAN`` / ``--data Digits`` to the full class paths jsonargparse resolves."""
+    """``--model DCGAN`` / ``--data Digits`` to the full class paths jsonargparse resolves; ``--trainer.logger
+    WandbLogger`` to lit_gans' W&B logger (which goes offline by itself), a name Lightning's own class shares."""
     out, names = [], {"--model": MODELS, "--data": DATAMODULES}
     for i, arg in enumerate(argv):
         key, eq, value = arg.partition("=")
@@ -91,6 +92,10 @@ def _expand_short_names(argv: Sequence[str]) -> list[str]:
             arg = f"{key}={_resolve(key, value, names[key])}"
         elif i > 0 and argv[i - 1] in names and not eq:
             arg = _resolve(argv[i - 1], arg, names[argv[i - 1]])
+        elif (eq and key == "--trainer.logger" and value == "WandbLogger") or (
+            i > 0 and argv[i - 1] == "--trainer.logger" and arg == "WandbLogger"
+        ):
+            arg = arg.replace("WandbLogger", "lit_gans.loggers.WandbLogger")
         out.append(arg)
     return out
 

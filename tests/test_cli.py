@@ -163,3 +163,13 @@ def test_resume_refuses_bad_checkpoints_in_one_line(trained, tmp_path, capsys):
         from lit_gans.checkpoints import load_model
 
         load_model(tmp_path / "newer.ckpt")
+
+
+def test_short_names_expand_to_class_paths():
+    from lit_gans.cli import _expand_short_names
+
+    assert _expand_short_names(["fit", "--model", "DCGAN", "--data=Digits", "--trainer.logger", "WandbLogger"]) == [
+        "fit", "--model", "lit_gans.models.dcgan.DCGAN", "--data=lit_gans.data.digits.DigitsDataModule",
+        "--trainer.logger", "lit_gans.loggers.WandbLogger"]
+    assert _expand_short_names(["--trainer.logger=WandbLogger"]) == ["--trainer.logger=lit_gans.loggers.WandbLogger"]
+    assert _expand_short_names(["--trainer.logger", "false"]) == ["--trainer.logger", "false"]

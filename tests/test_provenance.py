@@ -136,6 +136,7 @@ def test_provenance_on_the_translate_command(cyclegan_run, tmp_path):
     with Image.open(tmp_path / "o" / "in.png") as img:
         img.load()
         assert "translation of in.png" in img.text["Description"]
+        assert "translation of in.png" in img.text["XML:com.adobe.xmp"]  # the XMP packet says the same
     assert fields["model"] == "CycleGAN"
 
 

@@ -19,7 +19,7 @@ from torch import Tensor
 
 from lit_gans.images import image_grid, samples_to_picture
 from lit_gans.loggers import log_picture, log_text
-from lit_gans.provenance import image_metadata, save_synthetic_png
+from lit_gans.provenance import image_metadata, relabel, save_synthetic_png
 
 Interpolation = Literal["auto", "slerp", "lerp"]
 
@@ -106,8 +106,9 @@ class SampleGrid(L.Callback):
         if strip is not None:
             pictures["interpolation"] = (image_grid(strip, nrow=self.interpolation_steps), "interpolation_",
                                          f"latent interpolation of {name} (rows z0 -> z1)")
+        provenance = image_metadata(pl_module)  # hashes the weights: once for all the pictures of this step
         for key, (picture, prefix, description) in pictures.items():
-            meta = image_metadata(pl_module, description=f"{description} after {g_steps} steps")
+            meta = relabel(provenance, f"{description} after {g_steps} steps")
             for file in (f"{prefix}step_{g_steps:07d}.png", f"{prefix}last.png"):
                 save_synthetic_png(picture, folder / file, pl_module, metadata=meta)
             log_picture(trainer, key, picture)

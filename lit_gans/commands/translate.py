@@ -42,7 +42,7 @@ def main(argv: Sequence[str]) -> None:
     from lit_gans.data.base import DataError
     from lit_gans.data.unpaired import load_image, to_tensor_transform
     from lit_gans.images import image_grid
-    from lit_gans.provenance import image_metadata, save_synthetic_png
+    from lit_gans.provenance import image_metadata, relabel, save_synthetic_png
     from lit_gans.models.cyclegan import CycleGAN
 
     try:
@@ -65,7 +65,8 @@ def main(argv: Sequence[str]) -> None:
             x = torch.stack([transform(load_image(f, channels)) for f in chunk])  # (n, C, size, size) in [-1, 1]
             for f, y in zip(chunk, model.translate(x, args.direction)):
                 description = f"synthetic {args.direction} translation of {f.name} by CycleGAN (lit_gans)"
-                save_synthetic_png(image_grid(y[None], nrow=1), out / f"{f.stem}.png", model, metadata={**meta, "Description": description})
+                picture = image_grid(y[None], nrow=1)
+                save_synthetic_png(picture, out / f"{f.stem}.png", model, metadata=relabel(meta, description))
     except DataError as e:
         raise UserError(str(e)) from e
     print(f"wrote {len(files)} {args.direction} translations to {out}")

@@ -29,6 +29,7 @@ from lit_gans.callbacks.throughput import Throughput
 from lit_gans.commands import COMMANDS, UserError
 from lit_gans.config_checks import check_fit_config
 from lit_gans.data import DATAMODULES, GANDataModule
+from lit_gans.loggers import WandbLogger
 from lit_gans.models import MODELS, GANModule
 
 LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
@@ -85,29 +86,35 @@ class GANCLI(LightningCLI):
 def _expand_short_names(argv: Sequence[str]) -> list[str]:
     """``--model DCGAN`` / ``--data Digits`` to the full class paths jsonargparse resolves; ``--trainer.logger
     WandbLogger`` to lit_gans' W&B logger (which goes offline by itself), a name Lightning's own class shares."""
-    out, names = [], {"--model": MODELS, "--data": DATAMODULES}
+    out = []
     for i, arg in enumerate(argv):
         key, eq, value = arg.partition("=")
-        if eq and key in names:
-            arg = f"{key}={_resolve(key, value, names[key])}"
-        elif i > 0 and argv[i - 1] in names and not eq:
-            arg = _resolve(argv[i - 1], arg, names[argv[i - 1]])
-        elif (eq and key == "--trainer.logger" and value == "WandbLogger") or (
-            i > 0 and argv[i - 1] == "--trainer.logger" and arg == "WandbLogger"
-        ):
-            arg = arg.replace("WandbLogger", "lit_gans.loggers.WandbLogger")
+        if eq and key in _SHORT_NAMES:
+            arg = f"{key}={_resolve(key, value)}"
+        elif i > 0 and argv[i - 1] in _SHORT_NAMES and not eq:
+            arg = _resolve(argv[i - 1], arg)
         out.append(arg)
     return out
 
 
-def _resolve(option: str, value: str, registry: dict[str, type]) -> str:
-    """A registry name to its class path; dotted paths, config files and ``.init_arg`` forms pass through."""
+def _resolve(option: str, value: str) -> str:
+    """A registry name to its class path; dotted paths, config files and ``.init_arg`` forms pass through, and so do
+    other names where the registry only adds aliases (``--trainer.logger false``, ``CSVLogger``)."""
+    registry, complete = _SHORT_NAMES[option]
     if value in registry:
         cls = registry[value]
         return f"{cls.__module__}.{cls.__qualname__}"
-    if "." in value or "/" in value or value.startswith("{"):
+    if not complete or "." in value or "/" in value or value.startswith("{"):
         return value
     raise UserError(f"unknown {option.lstrip('-')} {value!r}; choose one of {', '.join(registry)}")
+
+
+#: option -> (names it takes, whether those are all it takes)
+_SHORT_NAMES: dict[str, tuple[dict[str, type], bool]] = {
+    "--model": (MODELS, True),
+    "--data": (DATAMODULES, True),
+    "--trainer.logger": ({"WandbLogger": WandbLogger}, False),
+}
 
 
 def run_lightning(argv: Sequence[str]) -> None:

@@ -242,7 +242,7 @@ def test_text_run_keeps_the_vocabulary_for_decoding(tmp_path):
     assert model.decode(ids) == data.decode(ids) and len(model.decode(model.sample(5, seed=0))) == 5
 
 
-@pytest.mark.parametrize("name", ["oracle", "oracle_cpu", "text"])
+@pytest.mark.parametrize("name", ["oracle", "oracle_cpu", "oracle_cpu_2k", "text"])
 def test_configs_build(name, monkeypatch):
     from lit_gans.cli import GANCLI
     from lit_gans.data import GANDataModule
@@ -254,3 +254,19 @@ def test_configs_build(name, monkeypatch):
     assert isinstance(cli.model, SeqGAN)
     assert cli.model.hparams.num_classes == cli.datamodule.num_classes
     assert cli.model.hparams.data_shape == cli.datamodule.data_shape
+
+
+def test_policy_gradient_optimizer_is_its_own_or_the_mle_one():
+    """``pg_optimizer`` sets the policy-gradient steps' optimizer alone; without it both G optimizers are alike."""
+    data = OracleDataModule(vocab_size=12, seq_len=6, num_samples=64, batch_size=16)
+    data.setup()
+    mle = lambda p: torch.optim.Adam(p, lr=0.01)  # noqa: E731
+    own = tiny_model(data, g_optimizer=mle, pg_optimizer=lambda p: torch.optim.SGD(p, lr=0.003))
+    g_mle, g_pg, _ = own.configure_optimizers()
+    assert isinstance(g_pg, torch.optim.SGD) and abs(g_pg.param_groups[0]["lr"] - 0.003) < 1e-12
+    assert isinstance(g_mle, torch.optim.Adam) and abs(g_mle.param_groups[0]["lr"] - 0.01) < 1e-12
+    assert g_pg is not g_mle and not g_pg.state  # a fresh optimizer over the same parameters
+    assert [id(p) for p in g_pg.param_groups[0]["params"]] == [id(p) for p in own.generator.parameters()]
+    g_mle, g_pg, _ = tiny_model(data, g_optimizer=mle).configure_optimizers()
+    assert type(g_pg) is type(g_mle) is torch.optim.Adam and g_pg is not g_mle
+    assert abs(g_pg.param_groups[0]["lr"] - 0.01) < 1e-12

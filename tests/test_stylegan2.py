@@ -209,6 +209,8 @@ def test_registered_and_configs_build():
                  args=["-c", "experiments/stylegan2/digits.yaml", "--trainer.logger", "false"],
                  auto_configure_optimizers=False)
     assert isinstance(cli.model, StyleGAN2) and cli.model.augment_policy == ("color", "translation", "cutout")
+    h = cli.model.hparams  # the official small-image (cifar) preset's choices
+    assert (h.pl_weight, h.style_mixing_prob, h.d_architecture, h.mapping_layers) == (0.0, 0.0, "orig", 2)
 
 
 def mmd(x, y, sigma=4.0):

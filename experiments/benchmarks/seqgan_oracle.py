@@ -10,9 +10,10 @@ boundaries by NLL-oracle (per-token NLL of ``--num-eval`` generated sequences un
 - ``seqgan``: the generator after the adversarial rounds.
 
 The oracle is the same in every run (``oracle_seed`` of the config); seeds change the initialisation and training
-order. Prints a Markdown table and writes ``experiments/results/seqgan_oracle.json``.
+order. Runs go two at a time (``--workers``), each in its own process on one thread. Prints a Markdown table and
+writes ``experiments/results/seqgan_oracle.json``.
 
-    nice -n 10 python experiments/benchmarks/seqgan_oracle.py --seeds 0 1 2
+    python experiments/benchmarks/seqgan_oracle.py --seeds 0 1 2 --mle-extra 5
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import importlib
 import json
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import lightning as L
@@ -45,7 +47,7 @@ def load_config(path: Path) -> tuple[dict, dict]:
 def build_model(model_args: dict, data: OracleDataModule) -> SeqGAN:
     """SeqGAN from a config's init_args; optimizer entries (class_path + init_args) become factories."""
     kwargs = dict(model_args)
-    for key in ("g_optimizer", "d_optimizer"):
+    for key in ("g_optimizer", "d_optimizer", "pg_optimizer"):
         if key in kwargs:
             spec = kwargs.pop(key)
             module, _, name = spec["class_path"].rpartition(".")
@@ -95,7 +97,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--num-eval", type=int, default=2000, help="generated sequences per NLL-oracle estimate")
     parser.add_argument("--mle-extra", type=int, default=0, help="extra MLE-only epochs for the continued baseline")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1, help="threads per run")
+    parser.add_argument("--workers", type=int, default=2, help="runs at a time, each in its own process")
     parser.add_argument("--out", type=Path, default=ROOT / "experiments/results/seqgan_oracle.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -106,16 +109,33 @@ def main() -> None:
     nll_data = oracle_nll(data.oracle, data.train_set.tensors[0])
     rows: dict[str, list[float]] = {"random": [], "mle": [], "seqgan": [], "mle_continued": []}
     seconds = []
-    for seed in args.seeds:
-        nll, sec = run(model_args, data, seed, args.num_eval)
-        rows["random"].append(nll["random"]), rows["mle"].append(nll["mle"]), rows["seqgan"].append(nll["adversarial"])
-        seconds.append(sec)
-        if args.mle_extra:
-            mle_only = model_args | {"g_pretrain_epochs": model_args["g_pretrain_epochs"] + args.mle_extra,
-                                     "d_pretrain_steps": 0, "adversarial_rounds": 0}
-            rows["mle_continued"].append(run(mle_only, data, seed, args.num_eval)[0]["mle"])
-        print(f"seed {seed}: " + ", ".join(f"{k} {v[-1]:.3f}" for k, v in rows.items() if v) + f" ({sec:.0f} s)", flush=True)
-        summarise(args, rows, seconds, nll_data, model_args, data_args, final=seed == args.seeds[-1])
+    start = time.perf_counter()
+    # every run in its own worker process (one thread each): the seeds' SeqGAN runs, then the MLE-only baselines
+    jobs = [("seqgan", seed) for seed in args.seeds] + [("mle_continued", seed) for seed in args.seeds if args.mle_extra]
+    with ProcessPoolExecutor(args.workers) as pool:
+        futures = {job: pool.submit(_job, job, model_args, data_args, args) for job in jobs}
+        for (kind, seed), future in futures.items():
+            nll, sec = future.result()
+            if kind == "seqgan":
+                rows["random"].append(nll["random"]), rows["mle"].append(nll["mle"])
+                rows["seqgan"].append(nll["adversarial"]), seconds.append(sec)
+            else:
+                rows["mle_continued"].append(nll["mle"])
+            print(f"{kind} seed {seed}: " + ", ".join(f"{k} {v:.3f}" for k, v in nll.items()) + f" ({sec:.0f} s)", flush=True)
+    args.wall_s = time.perf_counter() - start
+    summarise(args, rows, seconds, nll_data, model_args, data_args, final=True)
+
+
+def _job(job: tuple[str, int], model_args: dict, data_args: dict, args: argparse.Namespace):
+    """One run in a worker process: SeqGAN with its stages, or MLE alone for ``--mle-extra`` more epochs."""
+    torch.set_num_threads(args.threads)
+    kind, seed = job
+    if kind == "mle_continued":
+        model_args = model_args | {"g_pretrain_epochs": model_args["g_pretrain_epochs"] + args.mle_extra,
+                                   "d_pretrain_steps": 0, "adversarial_rounds": 0}
+    data = OracleDataModule(**data_args)
+    data.setup()
+    return run(model_args, data, seed, args.num_eval)
 
 
 def summarise(args, rows, seconds, nll_data, model_args, data_args, final: bool) -> None:
@@ -127,7 +147,10 @@ def summarise(args, rows, seconds, nll_data, model_args, data_args, final: bool)
         "nll_random": stats["random"][0], "nll_mle": stats["mle"][0], "nll_seqgan": stats["seqgan"][0],
         "nll_random_std": stats["random"][1], "nll_mle_std": stats["mle"][1], "nll_seqgan_std": stats["seqgan"][1],
         "gain_over_mle": stats["mle"][0] - stats["seqgan"][0],
-        "per_seed": rows, "seconds_per_seqgan_run": seconds, "model": model_args, "data": data_args,
+        "per_seed": rows, "seconds_per_seqgan_run": seconds, "wall_s": getattr(args, "wall_s", None),
+        "workers": args.workers, "model": model_args, "data": data_args,
+        "command": f"python experiments/benchmarks/seqgan_oracle.py --seeds {' '.join(map(str, args.seeds))} "
+                   f"--num-eval {args.num_eval} --mle-extra {args.mle_extra}",
     }
     if "mle_continued" in stats:
         result |= {"nll_mle_continued": stats["mle_continued"][0], "nll_mle_continued_std": stats["mle_continued"][1],
@@ -147,7 +170,7 @@ def summarise(args, rows, seconds, nll_data, model_args, data_args, final: bool)
             mean, std = stats[key]
             print(f"| {label} | {mean:.3f} ± {std:.3f} | {PAPER.get(key, '—')} |")
     print(f"\nSeqGAN gain over MLE: {result['gain_over_mle']:.3f} (paper: {PAPER['mle'] - PAPER['seqgan']:.3f}); "
-          f"{statistics.fmean(seconds):.0f} s per SeqGAN run; wrote {_relative(args.out)}")
+          f"{statistics.fmean(seconds):.0f} s per SeqGAN run, {args.wall_s / 60:.1f} min in all; wrote {_relative(args.out)}")
 
 
 if __name__ == "__main__":

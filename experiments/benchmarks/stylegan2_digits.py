@@ -1,41 +1,47 @@
 """StyleGAN2 on digits: against DCGAN at an equal CPU budget, and the limited-data experiments (DiffAugment, transfer).
 
-Every run trains for the same CPU time (``--budget`` seconds of this process's CPU time, one thread: on a shared
-machine wall-clock time measures the neighbours, CPU time measures the run) and is scored by a digits-feature FID:
-the Frechet distance between the penultimate-layer features of a small CNN classifier (trained here on all 1,797
-digits, seeded) of ``--n-fake`` samples and of all real digits, at 16x16.
+Every run trains the model of a shipped config (``experiments/stylegan2/digits.yaml``,
+``experiments/dcgan/digits.yaml``) for the same CPU time (``--budget`` seconds of its own process's CPU time, one
+thread: on a shared machine wall-clock time measures the neighbours, CPU time measures the run) and is scored by the
+digits-feature FID of ``lit_gans.metrics``: the digits classifier (:func:`lit_gans.metrics.classifier.fit_classifier`
+on all 1,797 digits at 16x16, seeded) as the backbone of :class:`lit_gans.metrics.scores.FeatureScores`,
+``--n-fake`` samples (EMA generator where the model has one) against all real digits.
 
 Runs (keys of experiments/results/stylegan2_digits.json):
-- fid_stylegan2 / fid_dcgan: all digits, the experiments/{stylegan2,dcgan}/digits.yaml models, same budget;
-- fid_10pct_plain / fid_10pct_diffaug: a seeded 10% of the digits (180 images), StyleGAN2 without / with DiffAugment
+- fid_stylegan2 / fid_dcgan: all digits, same budget (StyleGAN2 without DiffAugment, like DCGAN);
+- fid_10pct_plain / fid_10pct_diffaug: a seeded 10% of the digits (179 images), StyleGAN2 without / with DiffAugment
   (color, translation, cutout);
 - fid_10pct_scratch / fid_10pct_transfer: the same 10%, DiffAugment on, from scratch (the run above) versus initialised
   (``init_from``) from a StyleGAN2 trained for the same budget on the other 90%.
+Two runs at a time in worker processes (``--workers``), each on one thread.
 
-    PYTHONPATH=$PWD python experiments/benchmarks/stylegan2_digits.py --budget 60
+    python experiments/benchmarks/stylegan2_digits.py --budget 400
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import lightning as L
-import numpy as np
 import torch
-import torch.nn.functional as F
-from scipy import linalg
-from torch import nn
+import yaml
 from torch.utils.data import TensorDataset
 
 from lit_gans.data.base import GANDataModule
 from lit_gans.data.digits import load_digits_tensors
-from lit_gans.models import DCGAN, StyleGAN2
+from lit_gans.metrics.classifier import ClassifierFeatures, fit_classifier
+from lit_gans.metrics.scores import FeatureScores
 
-ADAM_SG2 = dict(lr=0.0025, betas=(0.0, 0.99), eps=1e-8)
-ADAM_DCGAN = dict(lr=0.0002, betas=(0.5, 0.999))
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = {"stylegan2": "experiments/stylegan2/digits.yaml", "dcgan": "experiments/dcgan/digits.yaml"}
+DIFFAUG = "color,translation,cutout"
+SIZE = 16
 
 
 class TensorImages(GANDataModule):
@@ -67,115 +73,121 @@ class CPUBudget(L.Callback):
             trainer.should_stop = True
 
 
-def train(model, x, budget: float, seed: int) -> dict:
-    L.seed_everything(seed, verbose=False)
+def _factory(spec: dict):
+    module, _, name = spec["class_path"].rpartition(".")
+    cls, kwargs = getattr(importlib.import_module(module), name), spec.get("init_args", {})
+    return lambda params: cls(params, **kwargs)
+
+
+def model_from_config(name: str, **overrides):
+    """The model of a shipped config, as ``lit-gans fit -c`` builds it, with ``overrides`` of its init_args."""
+    config = yaml.safe_load((ROOT / CONFIGS[name]).read_text())
+    module, _, cls_name = config["model"]["class_path"].rpartition(".")
+    args = dict(config["model"]["init_args"]) | overrides
+    for key in ("g_optimizer", "d_optimizer"):
+        if isinstance(args.get(key), dict):
+            args[key] = _factory(args[key])
+    batch_size = config["data"]["init_args"]["batch_size"]
+    return getattr(importlib.import_module(module), cls_name)(data_shape=(1, SIZE, SIZE), **args), batch_size
+
+
+def split(seed: int) -> dict[str, torch.Tensor]:
+    x, _ = load_digits_tensors(SIZE)
+    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+    return {"all": x, "10pct": x[perm[: len(x) // 10]], "90pct": x[perm[len(x) // 10 :]]}
+
+
+#: run -> (config, data part, init_args overrides); the transfer run adds init_from.
+RUNS = {
+    "fid_stylegan2": ("stylegan2", "all", {"augment": None}),
+    "fid_dcgan": ("dcgan", "all", {}),
+    "fid_10pct_plain": ("stylegan2", "10pct", {"augment": None}),
+    "fid_10pct_diffaug": ("stylegan2", "10pct", {"augment": DIFFAUG}),
+    "source_90pct": ("stylegan2", "90pct", {"augment": DIFFAUG}),
+    "fid_10pct_transfer": ("stylegan2", "10pct", {"augment": DIFFAUG}),
+}
+
+
+def fid(backbone: ClassifierFeatures, real: torch.Tensor, fake: torch.Tensor) -> float:
+    scores = FeatureScores(backbone, metrics=("fid",))
+    scores.update(real, real=True)
+    scores.update(fake, real=False)
+    return float(scores.compute()["fid"])
+
+
+def run(key: str, args: argparse.Namespace, classifier: str, workdir: str) -> dict:
+    """One training run in a worker process: trains for the CPU budget, scores the FID, saves the source checkpoint."""
+    torch.set_num_threads(1)
+    config, part, overrides = RUNS[key]
+    if key == "fid_10pct_transfer":
+        overrides = overrides | {"init_from": str(Path(workdir) / "source_90pct.ckpt")}
+    data = split(args.seed)
+    L.seed_everything(args.seed, verbose=False)  # the same initial weights whatever ran before in this process
+    model, batch_size = model_from_config(config, **overrides)
     trainer = L.Trainer(max_epochs=100_000, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False, accelerator="cpu", limit_val_batches=0,
-                        callbacks=[CPUBudget(budget)])
-    trainer.fit(model, TensorImages(x))
-    return {"batches": int(model.d_steps), "epochs": trainer.current_epoch}
-
-
-def stylegan2(**kw) -> StyleGAN2:
-    """The experiments/stylegan2/digits.yaml model."""
-    args = dict(data_shape=(1, 16, 16), z_dim=64, w_dim=64, mapping_layers=2, channel_base=256, channel_max=32,
-                r1_gamma=0.1, ema_kimg=2.0, ema_rampup=0.05, g_optimizer=lambda p: torch.optim.Adam(p, **ADAM_SG2),
-                d_optimizer=lambda p: torch.optim.Adam(p, **ADAM_SG2))
-    return StyleGAN2(**{**args, **kw})
-
-
-def dcgan() -> DCGAN:
-    """The experiments/dcgan/digits.yaml model."""
-    return DCGAN(data_shape=(1, 16, 16), z_dim=64, g_channels=64, d_channels=32,
-                 g_optimizer=lambda p: torch.optim.Adam(p, **ADAM_DCGAN),
-                 d_optimizer=lambda p: torch.optim.Adam(p, **ADAM_DCGAN))
-
-
-# --- digits-feature FID -----------------------------------------------------------------------------------------------
-class DigitFeatures(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                                  nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                                  nn.Flatten(), nn.Linear(64 * 16, 64), nn.ReLU())
-        self.head = nn.Linear(64, 10)
-
-    def forward(self, x):
-        return self.head(self.body(x))
-
-
-def train_classifier(x, y, seed=0, steps=600) -> DigitFeatures:
-    torch.manual_seed(seed)
-    net, g = DigitFeatures(), torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    for _ in range(steps):
-        idx = torch.randint(0, len(x), (64,), generator=g)
-        loss = F.cross_entropy(net(x[idx]), y[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return net.eval()
-
-
-@torch.no_grad()
-def fid(net: DigitFeatures, real: torch.Tensor, fake: torch.Tensor) -> float:
-    a, b = net.body(real).double().numpy(), net.body(fake.clamp(-1, 1)).double().numpy()
-    mu_a, mu_b, cov_a, cov_b = a.mean(0), b.mean(0), np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean = linalg.sqrtm(cov_a @ cov_b).real
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * covmean))
+                        callbacks=[CPUBudget(args.budget)])
+    cpu = time.process_time()
+    trainer.fit(model, TensorImages(data[part], batch_size))
+    cpu = time.process_time() - cpu
+    if key == "source_90pct":
+        torch.save({"state_dict": model.state_dict(), "lit_gans_model": type(model).__name__},
+                   Path(workdir) / "source_90pct.ckpt")
+    value = fid(ClassifierFeatures.load(classifier), data["all"], model.sample(args.n_fake, seed=args.seed))
+    return {"key": key, "fid": value, "batches": int(model.d_steps), "epochs": trainer.current_epoch,
+            "train_cpu_s": cpu}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=float, default=60.0, help="CPU seconds of training per run")
+    parser.add_argument("--budget", type=float, default=400.0, help="CPU seconds of training per run")
     parser.add_argument("--n-fake", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="experiments/results/stylegan2_digits.json")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=ROOT / "experiments/results/stylegan2_digits.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    start = time.perf_counter()
 
-    x, y = load_digits_tensors(16)
-    net = train_classifier(x, y, args.seed)
-    accuracy = float((net(x).argmax(1) == y).float().mean())
-    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(args.seed))
-    small, rest = x[perm[: len(x) // 10]], x[perm[len(x) // 10:]]
+    x, y = load_digits_tensors(SIZE)
+    backbone = ClassifierFeatures(fit_classifier(x, y, seed=args.seed), SIZE)
+    accuracy = float((backbone.net(x).argmax(1) == y).float().mean())
+    with tempfile.TemporaryDirectory() as workdir:
+        classifier = str(backbone.save(Path(workdir) / "classifier.pt"))
+        runs = {}
+        with ProcessPoolExecutor(args.workers) as pool:
+            # the source first: the transfer run waits for its checkpoint
+            order = ["source_90pct", "fid_stylegan2", "fid_dcgan", "fid_10pct_plain", "fid_10pct_diffaug"]
+            futures = {key: pool.submit(run, key, args, classifier, workdir) for key in order}
+            runs["source_90pct"] = futures.pop("source_90pct").result()
+            futures["fid_10pct_transfer"] = pool.submit(run, "fid_10pct_transfer", args, classifier, workdir)
+            for key, future in futures.items():
+                runs[key] = future.result()
+                print(f"{key}: FID {runs[key]['fid']:.2f} after {runs[key]['batches']} batches", flush=True)
 
-    score = lambda m: fid(net, x, m.sample(args.n_fake, seed=args.seed))
-    results, runs = {}, {}
-    for key, make, data, kw in [
-        ("fid_stylegan2", lambda: stylegan2(augment=None), x, {}),
-        ("fid_dcgan", dcgan, x, {}),
-        ("fid_10pct_plain", lambda: stylegan2(augment=None), small, {}),
-        ("fid_10pct_diffaug", lambda: stylegan2(augment="color,translation,cutout"), small, {}),
-    ]:
-        L.seed_everything(args.seed, verbose=False)  # the same initial weights whatever ran before
-        model = make()
-        runs[key] = train(model, data, args.budget, args.seed)
-        results[key] = score(model)
-        print(f"{key}: {results[key]:.2f} {runs[key]}", flush=True)
-
-    L.seed_everything(args.seed, verbose=False)
-    source = stylegan2(augment="color,translation,cutout")
-    runs["source_90pct"] = train(source, rest, args.budget, args.seed)
-    ckpt = Path("runs/benchmarks/stylegan2_digits_source.ckpt")
-    ckpt.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"state_dict": source.state_dict(), "lit_gans_model": "StyleGAN2"}, ckpt)
-    results["fid_90pct_source"] = score(source)
-    L.seed_everything(args.seed, verbose=False)
-    target = stylegan2(augment="color,translation,cutout", init_from=str(ckpt))
-    runs["fid_10pct_transfer"] = train(target, small, args.budget, args.seed)
+    parts = split(args.seed)
+    results = {key: runs[key]["fid"] for key in RUNS if key != "source_90pct"}
     results["fid_10pct_scratch"] = results["fid_10pct_diffaug"]  # the same run: 10%, DiffAugment, from scratch
-    results["fid_10pct_transfer"] = score(target)
-    results["fid_real_10pct_vs_all"] = fid(net, x, small)  # the floor: the 10% set itself against all digits
-
+    results["fid_90pct_source"] = runs["source_90pct"]["fid"]
+    results["fid_real_10pct_vs_all"] = fid(backbone, parts["all"], parts["10pct"])  # the 10% set itself: a floor
     report = {**results, "budget_cpu_s": args.budget, "n_fake": args.n_fake, "seed": args.seed,
-              "classifier_train_accuracy": accuracy, "runs": runs}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
-    print(f"\n| run | digits-feature FID (lower is better) |\n|---|---|")
-    for k, v in results.items():
-        print(f"| {k} | {v:.2f} |")
-    print(f"\nbudget {args.budget:.0f} CPU s per run, {args.n_fake} samples, classifier accuracy {accuracy:.3f}")
+              "classifier_train_accuracy": accuracy, "configs": CONFIGS, "wall_s": time.perf_counter() - start,
+              "command": f"python experiments/benchmarks/stylegan2_digits.py --budget {args.budget:g}",
+              "runs": {k: {m: v for m, v in r.items() if m != "key"} for k, r in runs.items()}}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    labels = {
+        "fid_stylegan2": "StyleGAN2, all digits", "fid_dcgan": "DCGAN, all digits",
+        "fid_10pct_plain": "StyleGAN2, 10%, no augmentation", "fid_10pct_diffaug": "StyleGAN2, 10%, DiffAugment (scratch)",
+        "fid_10pct_transfer": "StyleGAN2, 10%, DiffAugment, transferred from the 90% run",
+        "fid_90pct_source": "StyleGAN2, 90% (the transfer source)", "fid_real_10pct_vs_all": "real: the 10% set itself",
+    }
+    print("\n| run | batches | digits-feature FID (lower is better) |\n|---|---|---|")
+    for key, label in labels.items():
+        batches = runs.get(key if key != "fid_90pct_source" else "source_90pct", {}).get("batches", "-")
+        print(f"| {label} | {batches} | {results[key]:.2f} |")
+    print(f"\n{args.budget:.0f} CPU s of training per run, {args.n_fake} samples, seed {args.seed}, classifier "
+          f"accuracy {accuracy:.3f}; {report['wall_s'] / 60:.1f} min; wrote {args.out}")
 
 
 if __name__ == "__main__":

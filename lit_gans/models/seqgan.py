@@ -32,7 +32,7 @@ from typing import Any, Callable, NamedTuple, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
-from lit_gans.models.base import GANModule
+from lit_gans.models.base import GANModule, OptimizerFactory
 from lit_gans.nets.seqgan import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, CNNDiscriminator, LSTMGenerator
 
 
@@ -91,6 +91,8 @@ class SeqGAN(GANModule):
         vocabulary, separator: token strings and their joiner, for :meth:`decode`; filled from a text DataModule at
             fit time and saved with the hyper-parameters (``None``: tokens print as ids).
         g_optimizer, d_optimizer: optimizer factories; ``None`` takes Adam(lr=0.01) for G, Adam(lr=1e-4) for D.
+        pg_optimizer: optimizer factory of G's policy-gradient steps; ``None`` uses ``g_optimizer``'s (the official
+            code: one Adam(lr=0.01) setting for MLE and policy gradient alike). Each is a fresh optimizer either way.
 
     >>> SeqGAN(data_shape=(6,), num_classes=12, d_filter_sizes=(2, 3), d_num_filters=(4, 4)).sample(2, seed=0).shape
     torch.Size([2, 6])
@@ -122,11 +124,13 @@ class SeqGAN(GANModule):
         g_grad_clip: Optional[float] = 5.0,
         vocabulary: Optional[list[str]] = None,
         separator: str = " ",
-        g_optimizer=None,
-        d_optimizer=None,
+        g_optimizer: Optional[OptimizerFactory] = None,
+        d_optimizer: Optional[OptimizerFactory] = None,
+        pg_optimizer: Optional[OptimizerFactory] = None,
     ) -> None:
         super().__init__(loss="non_saturating", g_optimizer=g_optimizer, d_optimizer=d_optimizer)
-        self.save_hyperparameters(ignore=["g_optimizer", "d_optimizer"])
+        self.save_hyperparameters(ignore=["g_optimizer", "d_optimizer", "pg_optimizer"])
+        self.pg_optimizer = pg_optimizer
         if len(data_shape) != 1:
             raise ValueError(f"SeqGAN needs sequence data of shape (seq_len,), got {tuple(data_shape)}: use the Oracle or Text data")
         if num_classes < 2:
@@ -246,7 +250,8 @@ class SeqGAN(GANModule):
     # --- optimizers and bookkeeping -----------------------------------------------------------------------------------
     def configure_optimizers(self):
         """G has two Adam optimizers, MLE and policy gradient (as in the official code), both clipped; D has one."""
-        g_opts = [self._make_optimizer(self.g_optimizer, self.generator.parameters()) for _ in range(2)]
+        g_opts = [self._make_optimizer(factory, self.generator.parameters())
+                  for factory in (self.g_optimizer, self.pg_optimizer or self.g_optimizer)]
         if self.hparams.g_grad_clip is not None:
             for opt in g_opts:
                 opt.register_step_pre_hook(self._clip_generator_grad)

@@ -15,7 +15,9 @@ Runs (keys of experiments/results/stylegan2_digits.json):
   (``init_from``) from a StyleGAN2 trained for the same budget on the other 90%.
 Two runs at a time in worker processes (``--workers``), each on one thread.
 
-    python experiments/benchmarks/stylegan2_digits.py --budget 400
+    python experiments/benchmarks/stylegan2_digits.py --budget 480
+    python experiments/benchmarks/stylegan2_digits.py --budget 480 --seed 1 --runs fid_10pct_plain fid_10pct_diffaug \
+        --out experiments/results/stylegan2_digits_seed1.json
 """
 
 from __future__ import annotations
@@ -140,12 +142,15 @@ def run(key: str, args: argparse.Namespace, classifier: str, workdir: str) -> di
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=float, default=400.0, help="CPU seconds of training per run")
+    parser.add_argument("--budget", type=float, default=480.0, help="CPU seconds of training per run")
     parser.add_argument("--n-fake", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--runs", nargs="+", choices=list(RUNS), default=list(RUNS),
+                        help="a subset of the runs (the transfer run brings its source)")
     parser.add_argument("--out", type=Path, default=ROOT / "experiments/results/stylegan2_digits.json")
     args = parser.parse_args()
+    wanted = set(args.runs) | ({"source_90pct"} if "fid_10pct_transfer" in args.runs else set())
     torch.set_num_threads(1)
     start = time.perf_counter()
 
@@ -158,21 +163,26 @@ def main() -> None:
         with ProcessPoolExecutor(args.workers) as pool:
             # the source first: the transfer run waits for its checkpoint
             order = ["source_90pct", "fid_stylegan2", "fid_dcgan", "fid_10pct_plain", "fid_10pct_diffaug"]
-            futures = {key: pool.submit(run, key, args, classifier, workdir) for key in order}
-            runs["source_90pct"] = futures.pop("source_90pct").result()
-            futures["fid_10pct_transfer"] = pool.submit(run, "fid_10pct_transfer", args, classifier, workdir)
+            futures = {key: pool.submit(run, key, args, classifier, workdir) for key in order if key in wanted}
+            if "fid_10pct_transfer" in wanted:
+                runs["source_90pct"] = futures.pop("source_90pct").result()
+                futures["fid_10pct_transfer"] = pool.submit(run, "fid_10pct_transfer", args, classifier, workdir)
             for key, future in futures.items():
                 runs[key] = future.result()
                 print(f"{key}: FID {runs[key]['fid']:.2f} after {runs[key]['batches']} batches", flush=True)
 
     parts = split(args.seed)
-    results = {key: runs[key]["fid"] for key in RUNS if key != "source_90pct"}
-    results["fid_10pct_scratch"] = results["fid_10pct_diffaug"]  # the same run: 10%, DiffAugment, from scratch
-    results["fid_90pct_source"] = runs["source_90pct"]["fid"]
+    results = {key: runs[key]["fid"] for key in RUNS if key != "source_90pct" and key in runs}
+    if "fid_10pct_diffaug" in results:
+        results["fid_10pct_scratch"] = results["fid_10pct_diffaug"]  # the same run: 10%, DiffAugment, from scratch
+    if "source_90pct" in runs:
+        results["fid_90pct_source"] = runs["source_90pct"]["fid"]
     results["fid_real_10pct_vs_all"] = fid(backbone, parts["all"], parts["10pct"])  # the 10% set itself: a floor
     report = {**results, "budget_cpu_s": args.budget, "n_fake": args.n_fake, "seed": args.seed,
               "classifier_train_accuracy": accuracy, "configs": CONFIGS, "wall_s": time.perf_counter() - start,
-              "command": f"python experiments/benchmarks/stylegan2_digits.py --budget {args.budget:g}",
+              "command": f"python experiments/benchmarks/stylegan2_digits.py --budget {args.budget:g}"
+              + (f" --seed {args.seed}" if args.seed else "")
+              + (" --runs " + " ".join(args.runs) if set(args.runs) != set(RUNS) else ""),
               "runs": {k: {m: v for m, v in r.items() if m != "key"} for k, r in runs.items()}}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
@@ -184,6 +194,8 @@ def main() -> None:
     }
     print("\n| run | batches | digits-feature FID (lower is better) |\n|---|---|---|")
     for key, label in labels.items():
+        if key not in results:
+            continue
         batches = runs.get(key if key != "fid_90pct_source" else "source_90pct", {}).get("batches", "-")
         print(f"| {label} | {batches} | {results[key]:.2f} |")
     print(f"\n{args.budget:.0f} CPU s of training per run, {args.n_fake} samples, seed {args.seed}, classifier "

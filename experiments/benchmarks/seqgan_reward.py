@@ -9,8 +9,9 @@ size overridable) and reports for the pre-trained D:
 - the correlation, over generated sequences, between P(real) and the sequence's log-likelihood under the oracle;
 - NLL-oracle of all generated sequences and of the third D likes best.
 
-    python experiments/benchmarks/seqgan_reward.py                                      # oracle_cpu.yaml as is
-    python experiments/benchmarks/seqgan_reward.py --num-samples 10000 --g-pretrain-epochs 10 --d-pretrain-steps 5
+    python experiments/benchmarks/seqgan_reward.py                                    # oracle_cpu.yaml as it is
+    python experiments/benchmarks/seqgan_reward.py --config experiments/seqgan/oracle_cpu_2k.yaml \
+        --num-samples 10000 --g-pretrain-epochs 10 --d-pretrain-steps 5                # the rows in the README
 
 Prints one Markdown row and adds it (keyed by its settings) to ``experiments/results/seqgan_reward.json``.
 """

@@ -121,6 +121,8 @@ def run(key: str, args: argparse.Namespace, classifier: str, workdir: str) -> di
     """One training run in a worker process: trains for the CPU budget, scores the FID, saves the source checkpoint."""
     torch.set_num_threads(1)
     config, part, overrides = RUNS[key]
+    if overrides.get("augment") == DIFFAUG:
+        overrides = overrides | {"augment": args.augment}
     if key == "fid_10pct_transfer":
         overrides = overrides | {"init_from": str(Path(workdir) / "source_90pct.ckpt")}
     data = split(args.seed)
@@ -146,6 +148,7 @@ def main() -> None:
     parser.add_argument("--n-fake", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--augment", default=DIFFAUG, help="the DiffAugment policy of the runs that use it")
     parser.add_argument("--runs", nargs="+", choices=list(RUNS), default=list(RUNS),
                         help="a subset of the runs (the transfer run brings its source)")
     parser.add_argument("--out", type=Path, default=ROOT / "experiments/results/stylegan2_digits.json")
@@ -178,10 +181,11 @@ def main() -> None:
     if "source_90pct" in runs:
         results["fid_90pct_source"] = runs["source_90pct"]["fid"]
     results["fid_real_10pct_vs_all"] = fid(backbone, parts["all"], parts["10pct"])  # the 10% set itself: a floor
-    report = {**results, "budget_cpu_s": args.budget, "n_fake": args.n_fake, "seed": args.seed,
+    report = {**results, "augment": args.augment, "budget_cpu_s": args.budget, "n_fake": args.n_fake, "seed": args.seed,
               "classifier_train_accuracy": accuracy, "configs": CONFIGS, "wall_s": time.perf_counter() - start,
               "command": f"python experiments/benchmarks/stylegan2_digits.py --budget {args.budget:g}"
               + (f" --seed {args.seed}" if args.seed else "")
+              + (f" --augment {args.augment}" if args.augment != DIFFAUG else "")
               + (" --runs " + " ".join(args.runs) if set(args.runs) != set(RUNS) else ""),
               "runs": {k: {m: v for m, v in r.items() if m != "key"} for k, r in runs.items()}}
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,6 @@ writes ``experiments/results/seqgan_oracle.json``.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import statistics
 import time
@@ -29,13 +28,14 @@ from pathlib import Path
 import lightning as L
 import torch
 import yaml
+from cli_fit import ROOT
+from cli_fit import build_model as build_from_config
 
 from lit_gans.callbacks.sequences import SequenceMetrics
 from lit_gans.data.sequences import OracleDataModule
 from lit_gans.metrics.sequences import oracle_nll
 from lit_gans.models.seqgan import SeqGAN
 
-ROOT = Path(__file__).resolve().parents[2]
 PAPER = {"random": 10.310, "mle": 9.038, "seqgan": 8.736}  # Table 1 of the paper (NLL-oracle, vocabulary 5,000)
 
 
@@ -45,15 +45,9 @@ def load_config(path: Path) -> tuple[dict, dict]:
 
 
 def build_model(model_args: dict, data: OracleDataModule) -> SeqGAN:
-    """SeqGAN from a config's init_args; optimizer entries (class_path + init_args) become factories."""
-    kwargs = dict(model_args)
-    for key in ("g_optimizer", "d_optimizer", "pg_optimizer"):
-        if key in kwargs:
-            spec = kwargs.pop(key)
-            module, _, name = spec["class_path"].rpartition(".")
-            cls = getattr(importlib.import_module(module), name)
-            kwargs[key] = lambda params, cls=cls, init=spec.get("init_args", {}): cls(params, **init)
-    return SeqGAN(data_shape=data.data_shape, num_classes=data.num_classes, **kwargs)
+    """SeqGAN from a config's init_args, with the vocabulary and length of ``data``."""
+    return build_from_config("lit_gans.models.SeqGAN", model_args, data_shape=data.data_shape,
+                             num_classes=data.num_classes)
 
 
 class PrintedMetrics(SequenceMetrics):

@@ -26,14 +26,16 @@ from pathlib import Path
 import lightning as L
 import torch
 import yaml
-from seqgan_oracle import ROOT, build_model, load_config
+from seqgan_oracle import ROOT, _relative, build_model, load_config
 
 from lit_gans.data.sequences import OracleDataModule
+
+DEFAULT_CONFIG = ROOT / "experiments/seqgan/oracle_cpu.yaml"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, default=ROOT / "experiments/seqgan/oracle_cpu.yaml")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--num-samples", type=int, help="real training sequences (config value if not given)")
     parser.add_argument("--g-pretrain-epochs", type=int)
     parser.add_argument("--d-pretrain-steps", type=int)
@@ -69,7 +71,7 @@ def main() -> None:
     reward = model.p_real(fake)
     liked = reward.argsort(descending=True)[: args.num_eval // 3]
     row = {
-        "settings": {"config": str(args.config.relative_to(ROOT)), "num_samples": data_args["num_samples"],
+        "settings": {"config": _relative(args.config), "num_samples": data_args["num_samples"],
                      "g_pretrain_epochs": model_args["g_pretrain_epochs"],
                      "d_pretrain_steps": model_args["d_pretrain_steps"], "d_epochs": model_args["d_epochs"],
                      "seed": args.seed, **({"set": args.set} if args.set else {})},
@@ -81,6 +83,7 @@ def main() -> None:
         "nll_oracle_top_third_by_d": float(-oracle.log_prob(fake[liked]).mean()),
         "seconds": seconds,
         "command": "python experiments/benchmarks/seqgan_reward.py"
+        + (f" --config {_relative(args.config)}" if args.config.resolve() != DEFAULT_CONFIG else "")
         + (f" --num-samples {args.num_samples}" if args.num_samples is not None else "")
         + (f" --g-pretrain-epochs {args.g_pretrain_epochs}" if args.g_pretrain_epochs is not None else "")
         + (f" --d-pretrain-steps {args.d_pretrain_steps}" if args.d_pretrain_steps is not None else "")

@@ -23,7 +23,6 @@ Two runs at a time in worker processes (``--workers``), each on one thread.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import tempfile
 import time
@@ -33,6 +32,7 @@ from pathlib import Path
 import lightning as L
 import torch
 import yaml
+from cli_fit import ROOT, build_model
 from torch.utils.data import TensorDataset
 
 from lit_gans.data.base import GANDataModule
@@ -40,7 +40,6 @@ from lit_gans.data.digits import load_digits_tensors
 from lit_gans.metrics.classifier import ClassifierFeatures, fit_classifier
 from lit_gans.metrics.scores import FeatureScores
 
-ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = {"stylegan2": "experiments/stylegan2/digits.yaml", "dcgan": "experiments/dcgan/digits.yaml"}
 DIFFAUG = "color,translation,cutout"
 SIZE = 16
@@ -75,22 +74,13 @@ class CPUBudget(L.Callback):
             trainer.should_stop = True
 
 
-def _factory(spec: dict):
-    module, _, name = spec["class_path"].rpartition(".")
-    cls, kwargs = getattr(importlib.import_module(module), name), spec.get("init_args", {})
-    return lambda params: cls(params, **kwargs)
-
-
 def model_from_config(name: str, **overrides):
-    """The model of a shipped config, as ``lit-gans fit -c`` builds it, with ``overrides`` of its init_args."""
+    """The model of a shipped config, as ``lit-gans fit -c`` builds it, with ``overrides`` of its init_args; and the
+    config's batch size."""
     config = yaml.safe_load((ROOT / CONFIGS[name]).read_text())
-    module, _, cls_name = config["model"]["class_path"].rpartition(".")
-    args = dict(config["model"]["init_args"]) | overrides
-    for key in ("g_optimizer", "d_optimizer"):
-        if isinstance(args.get(key), dict):
-            args[key] = _factory(args[key])
-    batch_size = config["data"]["init_args"]["batch_size"]
-    return getattr(importlib.import_module(module), cls_name)(data_shape=(1, SIZE, SIZE), **args), batch_size
+    model = build_model(config["model"]["class_path"], config["model"]["init_args"] | overrides,
+                        data_shape=(1, SIZE, SIZE))
+    return model, config["data"]["init_args"]["batch_size"]
 
 
 def split(seed: int) -> dict[str, torch.Tensor]:

@@ -36,6 +36,7 @@ from lit_gans.data.sequences import OracleDataModule
 from lit_gans.metrics.sequences import oracle_nll
 from lit_gans.models.seqgan import SeqGAN
 
+DEFAULT_CONFIG = (ROOT / "experiments/seqgan/oracle_cpu.yaml").resolve()
 PAPER = {"random": 10.310, "mle": 9.038, "seqgan": 8.736}  # Table 1 of the paper (NLL-oracle, vocabulary 5,000)
 
 
@@ -59,11 +60,13 @@ class PrintedMetrics(SequenceMetrics):
         return values
 
 
-def run(model_args: dict, data: OracleDataModule, seed: int, num_eval: int) -> tuple[dict[str, float], float]:
-    """One training run; NLL-oracle at the start and at the end of each stage, and the run's seconds."""
+def run(model_args: dict, data: OracleDataModule, seed: int, num_eval: int,
+        every: int = 0) -> tuple[dict[str, float], float, list]:
+    """One training run; NLL-oracle at the start and at the end of each stage (and every ``every`` epochs), the run's
+    seconds, and all the measurements as (epoch, stage, NLL-oracle) rows."""
     L.seed_everything(seed, verbose=False)
     model = build_model(model_args, data)
-    metrics = PrintedMetrics(every_n_epochs=0, num_samples=num_eval, seed=10_000 + seed)
+    metrics = PrintedMetrics(every_n_epochs=every, num_samples=num_eval, seed=10_000 + seed)
     trainer = L.Trainer(
         max_epochs=-1, accelerator="cpu", callbacks=[metrics], logger=False, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False,
@@ -73,7 +76,8 @@ def run(model_args: dict, data: OracleDataModule, seed: int, num_eval: int) -> t
     seconds = time.perf_counter() - start
     nll = {"random": metrics.history[0][3]}
     nll |= {stage: value for _, stage, name, value in metrics.history[1:] if name == "nll_oracle"}
-    return nll, seconds
+    curve = [(epoch, stage, value) for epoch, stage, name, value in metrics.history if name == "nll_oracle"]
+    return nll, seconds, curve
 
 
 def _relative(path: Path) -> str:
@@ -87,10 +91,12 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, default=ROOT / "experiments/seqgan/oracle_cpu.yaml")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--num-eval", type=int, default=2000, help="generated sequences per NLL-oracle estimate")
     parser.add_argument("--mle-extra", type=int, default=0, help="extra MLE-only epochs for the continued baseline")
+    parser.add_argument("--every", type=int, default=0,
+                        help="also measure every N training epochs (a learning curve in the JSON's 'curves')")
     parser.add_argument("--threads", type=int, default=1, help="threads per run")
     parser.add_argument("--workers", type=int, default=2, help="runs at a time, each in its own process")
     parser.add_argument("--out", type=Path, default=ROOT / "experiments/results/seqgan_oracle.json")
@@ -102,14 +108,15 @@ def main() -> None:
     data.setup()
     nll_data = oracle_nll(data.oracle, data.train_set.tensors[0])
     rows: dict[str, list[float]] = {"random": [], "mle": [], "seqgan": [], "mle_continued": []}
-    seconds = []
+    seconds, curves = [], {}
     start = time.perf_counter()
     # every run in its own worker process (one thread each): the seeds' SeqGAN runs, then the MLE-only baselines
     jobs = [("seqgan", seed) for seed in args.seeds] + [("mle_continued", seed) for seed in args.seeds if args.mle_extra]
     with ProcessPoolExecutor(args.workers) as pool:
         futures = {job: pool.submit(_job, job, model_args, data_args, args) for job in jobs}
         for (kind, seed), future in futures.items():
-            nll, sec = future.result()
+            nll, sec, curve = future.result()
+            curves[f"{kind} seed {seed}"] = curve
             if kind == "seqgan":
                 rows["random"].append(nll["random"]), rows["mle"].append(nll["mle"])
                 rows["seqgan"].append(nll["adversarial"]), seconds.append(sec)
@@ -117,7 +124,7 @@ def main() -> None:
                 rows["mle_continued"].append(nll["mle"])
             print(f"{kind} seed {seed}: " + ", ".join(f"{k} {v:.3f}" for k, v in nll.items()) + f" ({sec:.0f} s)", flush=True)
     args.wall_s = time.perf_counter() - start
-    summarise(args, rows, seconds, nll_data, model_args, data_args, final=True)
+    summarise(args, rows, seconds, nll_data, model_args, data_args, final=True, curves=curves if args.every else None)
 
 
 def _job(job: tuple[str, int], model_args: dict, data_args: dict, args: argparse.Namespace):
@@ -129,10 +136,10 @@ def _job(job: tuple[str, int], model_args: dict, data_args: dict, args: argparse
                                    "d_pretrain_steps": 0, "adversarial_rounds": 0}
     data = OracleDataModule(**data_args)
     data.setup()
-    return run(model_args, data, seed, args.num_eval)
+    return run(model_args, data, seed, args.num_eval, args.every)
 
 
-def summarise(args, rows, seconds, nll_data, model_args, data_args, final: bool) -> None:
+def summarise(args, rows, seconds, nll_data, model_args, data_args, final: bool, curves=None) -> None:
     """Writes the JSON (after every seed, so an interrupted run keeps its seeds); prints the table at the end."""
     stats = {k: mean_std(v) for k, v in rows.items() if v}
     result = {
@@ -144,8 +151,12 @@ def summarise(args, rows, seconds, nll_data, model_args, data_args, final: bool)
         "per_seed": rows, "seconds_per_seqgan_run": seconds, "wall_s": getattr(args, "wall_s", None),
         "workers": args.workers, "model": model_args, "data": data_args,
         "command": f"python experiments/benchmarks/seqgan_oracle.py --seeds {' '.join(map(str, args.seeds))} "
-                   f"--num-eval {args.num_eval} --mle-extra {args.mle_extra}",
+                   f"--num-eval {args.num_eval} --mle-extra {args.mle_extra}"
+                   + (f" --every {args.every}" if args.every else "")
+                   + (f" --config {_relative(args.config)}" if args.config.resolve() != DEFAULT_CONFIG else ""),
     }
+    if curves:
+        result["curves"] = curves
     if "mle_continued" in stats:
         result |= {"nll_mle_continued": stats["mle_continued"][0], "nll_mle_continued_std": stats["mle_continued"][1],
                    "mle_extra_epochs": args.mle_extra}
@@ -163,6 +174,14 @@ def summarise(args, rows, seconds, nll_data, model_args, data_args, final: bool)
         if key in stats:
             mean, std = stats[key]
             print(f"| {label} | {mean:.3f} ± {std:.3f} | {PAPER.get(key, '—')} |")
+    if curves:
+        runs = [c for name, c in curves.items() if name.startswith("seqgan")]
+        print("\nNLL-oracle along the SeqGAN runs, mean over seeds (epochs count MLE, D pre-training and rounds)\n")
+        print("| epoch | stage | NLL-oracle | per seed |\n|---|---|---|---|")
+        for points in zip(*runs):  # the same measurement epochs in every run
+            values = [v for _, _, v in points]
+            print(f"| {points[0][0]} | {points[0][1]} | {statistics.fmean(values):.3f} | "
+                  + ", ".join(f"{v:.3f}" for v in values) + " |")
     print(f"\nSeqGAN gain over MLE: {result['gain_over_mle']:.3f} (paper: {PAPER['mle'] - PAPER['seqgan']:.3f}); "
           f"{statistics.fmean(seconds):.0f} s per SeqGAN run, {args.wall_s / 60:.1f} min in all; wrote {_relative(args.out)}")
 

@@ -61,16 +61,27 @@ class TensorImages(GANDataModule):
 
 
 class CPUBudget(L.Callback):
-    """Stops training once this process has used ``seconds`` of CPU time."""
+    """Stops training once this process has used ``seconds`` of CPU time for training; on the way, at each of
+    ``marks`` (training CPU seconds), calls ``score(pl_module)`` and keeps its dict in ``curve``. Scoring time is
+    not counted as training time."""
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds, self.start = seconds, None
+    def __init__(self, seconds: float, marks: tuple[float, ...] = (), score=None) -> None:
+        self.seconds, self.marks, self.score = seconds, sorted(m for m in marks if m < seconds), score
+        self.start, self.excluded, self.curve = None, 0.0, []
 
     def on_train_start(self, trainer, pl_module):
         self.start = time.process_time()
 
+    def used(self) -> float:
+        return time.process_time() - self.start - self.excluded
+
     def on_train_batch_end(self, trainer, pl_module, *args):
-        if time.process_time() - self.start > self.seconds:
+        if self.marks and self.used() >= self.marks[0]:
+            self.marks.pop(0)
+            scoring = time.process_time()
+            self.curve.append({"cpu_s": round(self.used(), 1), "batches": int(pl_module.d_steps)} | self.score(pl_module))
+            self.excluded += time.process_time() - scoring
+        if self.used() > self.seconds:
             trainer.should_stop = True
 
 
@@ -86,7 +97,11 @@ def model_from_config(name: str, **overrides):
 def split(seed: int) -> dict[str, torch.Tensor]:
     x, _ = load_digits_tensors(SIZE)
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
-    return {"all": x, "10pct": x[perm[: len(x) // 10]], "90pct": x[perm[len(x) // 10 :]]}
+    return {"all": x, "10pct": x[perm[: len(x) // 10]], "90pct": x[perm[len(x) // 10 :]], "none": x[:0]}
+
+
+#: the real images a run did not train on, for D's overfitting check
+HELD_OUT = {"all": "none", "10pct": "90pct", "90pct": "10pct"}
 
 
 #: run -> (config, data part, init_args overrides); the transfer run adds init_from.
@@ -107,8 +122,22 @@ def fid(backbone: ClassifierFeatures, real: torch.Tensor, fake: torch.Tensor) ->
     return float(scores.compute()["fid"])
 
 
+@torch.no_grad()
+def d_outputs(model, part: torch.Tensor, held_out: torch.Tensor, fake: torch.Tensor, seed: int) -> dict[str, float]:
+    """D's view of the data, the overfitting heuristic of StyleGAN2-ADA (Karras et al. 2020b, section 3): the mean
+    logit on the training images, on held-out real images and on generated ones (each through the run's own
+    augmentation, as D sees them in training), and r_t = E[sign(D(x_train))]. A D that overfits scores its training
+    images far above held-out real ones."""
+    with torch.random.fork_rng(devices=[]):  # the augmentation's draws must not move the training run's RNG
+        torch.manual_seed(seed)
+        train, other, gen = (model.discriminate(x) for x in (part, held_out, fake))
+    out = {"d_train": float(train.mean()), "d_fake": float(gen.mean()), "r_t": float(train.sign().mean())}
+    return out | ({"d_held_out": float(other.mean())} if len(held_out) else {})
+
+
 def run(key: str, args: argparse.Namespace, classifier: str, workdir: str) -> dict:
-    """One training run in a worker process: trains for the CPU budget, scores the FID, saves the source checkpoint."""
+    """One training run in a worker process: trains for the CPU budget, scores the FID (and D's overfitting) at the
+    ``--score-at`` marks and at the end, saves the source checkpoint."""
     torch.set_num_threads(1)
     config, part, overrides = RUNS[key]
     if overrides.get("augment") == DIFFAUG:
@@ -116,20 +145,26 @@ def run(key: str, args: argparse.Namespace, classifier: str, workdir: str) -> di
     if key == "fid_10pct_transfer":
         overrides = overrides | {"init_from": str(Path(workdir) / "source_90pct.ckpt")}
     data = split(args.seed)
+    backbone = ClassifierFeatures.load(classifier)
+
+    def score(model) -> dict[str, float]:
+        fake = model.sample(args.n_fake, seed=args.seed)
+        return {"fid": fid(backbone, data["all"], fake)} | d_outputs(model, data[part], data[HELD_OUT[part]],
+                                                                     fake[: len(data[part])], args.seed)
+
     L.seed_everything(args.seed, verbose=False)  # the same initial weights whatever ran before in this process
     model, batch_size = model_from_config(config, **overrides)
+    budget = CPUBudget(args.budget, tuple(args.score_at), score)
     trainer = L.Trainer(max_epochs=100_000, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, accelerator="cpu", limit_val_batches=0,
-                        callbacks=[CPUBudget(args.budget)])
-    cpu = time.process_time()
+                        enable_model_summary=False, accelerator="cpu", limit_val_batches=0, callbacks=[budget])
     trainer.fit(model, TensorImages(data[part], batch_size))
-    cpu = time.process_time() - cpu
+    cpu = budget.used()
     if key == "source_90pct":
         torch.save({"state_dict": model.state_dict(), "lit_gans_model": type(model).__name__},
                    Path(workdir) / "source_90pct.ckpt")
-    value = fid(ClassifierFeatures.load(classifier), data["all"], model.sample(args.n_fake, seed=args.seed))
-    return {"key": key, "fid": value, "batches": int(model.d_steps), "epochs": trainer.current_epoch,
-            "train_cpu_s": cpu}
+    final = {"cpu_s": round(cpu, 1), "batches": int(model.d_steps)} | score(model)
+    return {"key": key, "fid": final["fid"], "batches": int(model.d_steps), "epochs": trainer.current_epoch,
+            "train_cpu_s": cpu, "curve": budget.curve + [final]}
 
 
 def main() -> None:
@@ -138,6 +173,8 @@ def main() -> None:
     parser.add_argument("--n-fake", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--score-at", type=float, nargs="*", default=[],
+                        help="training CPU seconds at which to score each run on the way (a learning curve)")
     parser.add_argument("--augment", default=DIFFAUG, help="the DiffAugment policy of the runs that use it")
     parser.add_argument("--runs", nargs="+", choices=list(RUNS), default=list(RUNS),
                         help="a subset of the runs (the transfer run brings its source)")
@@ -175,7 +212,9 @@ def main() -> None:
               "classifier_train_accuracy": accuracy, "configs": CONFIGS, "wall_s": time.perf_counter() - start,
               "command": f"python experiments/benchmarks/stylegan2_digits.py --budget {args.budget:g}"
               + (f" --seed {args.seed}" if args.seed else "")
+              + (f" --n-fake {args.n_fake}" if args.n_fake != 1000 else "")
               + (f" --augment {args.augment}" if args.augment != DIFFAUG else "")
+              + (" --score-at " + " ".join(f"{m:g}" for m in args.score_at) if args.score_at else "")
               + (" --runs " + " ".join(args.runs) if set(args.runs) != set(RUNS) else ""),
               "runs": {k: {m: v for m, v in r.items() if m != "key"} for k, r in runs.items()}}
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -192,6 +231,14 @@ def main() -> None:
             continue
         batches = runs.get(key if key != "fid_90pct_source" else "source_90pct", {}).get("batches", "-")
         print(f"| {label} | {batches} | {results[key]:.2f} |")
+    if args.score_at:
+        marks = [point["cpu_s"] for point in next(iter(runs.values()))["curve"]]
+        print("\nAlong training: FID, and D's mean logit on its training images minus held-out real ones (overfitting)\n")
+        print("| run | " + " | ".join(f"{m:.0f} CPU s" for m in marks) + " |\n|---|" + "---|" * len(marks))
+        for key, r in runs.items():
+            cells = [f"{p['fid']:.2f}" + (f" ({p['d_train'] - p['d_held_out']:+.2f})" if "d_held_out" in p else "")
+                     for p in r["curve"]]
+            print(f"| {key} | " + " | ".join(cells) + " |")
     print(f"\n{args.budget:.0f} CPU s of training per run, {args.n_fake} samples, seed {args.seed}, classifier "
           f"accuracy {accuracy:.3f}; {report['wall_s'] / 60:.1f} min; wrote {args.out}")
 

@@ -48,9 +48,8 @@ class ModelCard(L.Callback):
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         # no collective call here: after an error the other ranks may never reach it
         if self.enabled:
-            ckpt = trainer.checkpoint_callback
-            folder = Path(ckpt.dirpath) if ckpt is not None and getattr(ckpt, "dirpath", None) else Path(trainer.default_root_dir)
-            self._write(trainer, pl_module, folder, status=f"stopped early: {type(exception).__name__}: {exception}")
+            self._write(trainer, pl_module, card_folder(trainer, collective=False),
+                        status=f"stopped early: {type(exception).__name__}: {exception}")
 
     @rank_zero_only
     def _write(self, trainer: L.Trainer, pl_module: L.LightningModule, folder: Path, status: str) -> None:
@@ -59,11 +58,14 @@ class ModelCard(L.Callback):
         (folder / self.filename).write_text(text, encoding="utf-8")
 
 
-def card_folder(trainer: L.Trainer) -> Path:
-    """The folder of the run's checkpoints (that of the first ModelCheckpoint), else ``<log dir>/checkpoints``."""
+def card_folder(trainer: L.Trainer, collective: bool = True) -> Path:
+    """The folder of the run's checkpoints (that of the first ModelCheckpoint), else ``<log dir>/checkpoints``; with
+    ``collective=False`` (no DDP broadcast: ``trainer.log_dir`` needs one) the fallback is ``default_root_dir``."""
     ckpt = trainer.checkpoint_callback
     if ckpt is not None and getattr(ckpt, "dirpath", None):
         return Path(ckpt.dirpath)
+    if not collective:
+        return Path(trainer.default_root_dir)
     return Path(trainer.log_dir or trainer.default_root_dir) / "checkpoints"
 
 

@@ -139,8 +139,31 @@ def _job(job: tuple[str, int], model_args: dict, data_args: dict, args: argparse
     return run(model_args, data, seed, args.num_eval, args.every)
 
 
+def stage_means(curves: dict[str, list], seeds: list[int], pretrain_epochs: int) -> dict:
+    """NLL-oracle averaged over the stage after MLE pre-training, per seed: SeqGAN's measurements during its
+    adversarial rounds against MLE alone's during its extra epochs (same number of points, the same seeds).
+
+    One measurement swings by a few hundredths from one epoch to the next, for MLE and SeqGAN alike (see the curve
+    table), so the value at a single epoch compares two noisy points; the stage mean compares the levels the two
+    trainings hold."""
+    per_seed = {"seqgan": [], "mle_continued": []}
+    for seed in seeds:
+        seqgan = [v for _, stage, v in curves.get(f"seqgan seed {seed}", []) if stage == "adversarial"]
+        mle = [v for epoch, _, v in curves.get(f"mle_continued seed {seed}", []) if epoch >= pretrain_epochs]
+        if seqgan and mle:
+            per_seed["seqgan"].append(statistics.fmean(seqgan))
+            per_seed["mle_continued"].append(statistics.fmean(mle))
+    if not per_seed["seqgan"]:
+        return {}
+    (seqgan, seqgan_std), (mle, mle_std) = mean_std(per_seed["seqgan"]), mean_std(per_seed["mle_continued"])
+    gains = [m - g for m, g in zip(per_seed["mle_continued"], per_seed["seqgan"])]
+    return {"stage_mean": {"nll_seqgan": seqgan, "nll_seqgan_std": seqgan_std, "nll_mle_continued": mle,
+                           "nll_mle_continued_std": mle_std, "gain": mle - seqgan, "gain_std": mean_std(gains)[1],
+                           "per_seed": per_seed}}
+
+
 def summarise(args, rows, seconds, nll_data, model_args, data_args, final: bool, curves=None) -> None:
-    """Writes the JSON (after every seed, so an interrupted run keeps its seeds); prints the table at the end."""
+    """Writes the JSON; with ``final``, prints the tables."""
     stats = {k: mean_std(v) for k, v in rows.items() if v}
     result = {
         "config": _relative(args.config), "seeds": args.seeds[: len(seconds)], "num_eval": args.num_eval,
@@ -157,6 +180,7 @@ def summarise(args, rows, seconds, nll_data, model_args, data_args, final: bool,
     }
     if curves:
         result["curves"] = curves
+        result |= stage_means(curves, args.seeds, model_args["g_pretrain_epochs"])
     if "mle_continued" in stats:
         result |= {"nll_mle_continued": stats["mle_continued"][0], "nll_mle_continued_std": stats["mle_continued"][1],
                    "mle_extra_epochs": args.mle_extra}
@@ -182,6 +206,12 @@ def summarise(args, rows, seconds, nll_data, model_args, data_args, final: bool,
             values = [v for _, _, v in points]
             print(f"| {points[0][0]} | {points[0][1]} | {statistics.fmean(values):.3f} | "
                   + ", ".join(f"{v:.3f}" for v in values) + " |")
+    if "stage_mean" in result:
+        sm = result["stage_mean"]
+        print(f"\nAveraged over the stage after pre-training (SeqGAN's adversarial rounds vs MLE alone's extra epochs): "
+              f"SeqGAN {sm['nll_seqgan']:.3f} ± {sm['nll_seqgan_std']:.3f}, MLE {sm['nll_mle_continued']:.3f} ± "
+              f"{sm['nll_mle_continued_std']:.3f}; gain {sm['gain']:.3f} (per seed: "
+              + ", ".join(f"{m - g:+.3f}" for m, g in zip(sm["per_seed"]["mle_continued"], sm["per_seed"]["seqgan"])) + ")")
     print(f"\nSeqGAN gain over MLE: {result['gain_over_mle']:.3f} (paper: {PAPER['mle'] - PAPER['seqgan']:.3f}); "
           f"{statistics.fmean(seconds):.0f} s per SeqGAN run, {args.wall_s / 60:.1f} min in all; wrote {_relative(args.out)}")
 

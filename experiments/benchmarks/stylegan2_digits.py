@@ -130,9 +130,10 @@ def d_outputs(model, part: torch.Tensor, held_out: torch.Tensor, fake: torch.Ten
     images far above held-out real ones."""
     with torch.random.fork_rng(devices=[]):  # the augmentation's draws must not move the training run's RNG
         torch.manual_seed(seed)
-        train, other, gen = (model.discriminate(x) for x in (part, held_out, fake))
+        train, gen = model.discriminate(part), model.discriminate(fake)
+        other = model.discriminate(held_out) if len(held_out) else None  # runs on all the digits hold none out
     out = {"d_train": float(train.mean()), "d_fake": float(gen.mean()), "r_t": float(train.sign().mean())}
-    return out | ({"d_held_out": float(other.mean())} if len(held_out) else {})
+    return out | ({"d_held_out": float(other.mean())} if other is not None else {})
 
 
 def run(key: str, args: argparse.Namespace, classifier: str, workdir: str) -> dict:
@@ -191,15 +192,19 @@ def main() -> None:
         classifier = str(backbone.save(Path(workdir) / "classifier.pt"))
         runs = {}
         with ProcessPoolExecutor(args.workers) as pool:
-            # the source first: the transfer run waits for its checkpoint
-            order = ["source_90pct", "fid_stylegan2", "fid_dcgan", "fid_10pct_plain", "fid_10pct_diffaug"]
-            futures = {key: pool.submit(run, key, args, classifier, workdir) for key in order if key in wanted}
-            if "fid_10pct_transfer" in wanted:
-                runs["source_90pct"] = futures.pop("source_90pct").result()
-                futures["fid_10pct_transfer"] = pool.submit(run, "fid_10pct_transfer", args, classifier, workdir)
-            for key, future in futures.items():
-                runs[key] = future.result()
-                print(f"{key}: FID {runs[key]['fid']:.2f} after {runs[key]['batches']} batches", flush=True)
+            try:
+                # the source first: the transfer run waits for its checkpoint
+                order = ["source_90pct", "fid_stylegan2", "fid_dcgan", "fid_10pct_plain", "fid_10pct_diffaug"]
+                futures = {key: pool.submit(run, key, args, classifier, workdir) for key in order if key in wanted}
+                if "fid_10pct_transfer" in wanted:
+                    runs["source_90pct"] = futures.pop("source_90pct").result()
+                    futures["fid_10pct_transfer"] = pool.submit(run, "fid_10pct_transfer", args, classifier, workdir)
+                for key, future in futures.items():
+                    runs[key] = future.result()
+                    print(f"{key}: FID {runs[key]['fid']:.2f} after {runs[key]['batches']} batches", flush=True)
+            except BaseException:  # a failed run: do not train the queued ones before saying so
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
 
     parts = split(args.seed)
     results = {key: runs[key]["fid"] for key in RUNS if key != "source_90pct" and key in runs}

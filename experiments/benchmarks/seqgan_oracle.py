@@ -85,6 +85,11 @@ def _relative(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
+def config_flag(path: Path) -> str:
+    """`` --config PATH`` for a recorded command, or nothing for the default config."""
+    return f" --config {_relative(path)}" if path.resolve() != DEFAULT_CONFIG else ""
+
+
 def mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
@@ -176,7 +181,7 @@ def summarise(args, rows, seconds, nll_data, model_args, data_args, final: bool,
         "command": f"python experiments/benchmarks/seqgan_oracle.py --seeds {' '.join(map(str, args.seeds))} "
                    f"--num-eval {args.num_eval} --mle-extra {args.mle_extra}"
                    + (f" --every {args.every}" if args.every else "")
-                   + (f" --config {_relative(args.config)}" if args.config.resolve() != DEFAULT_CONFIG else ""),
+                   + config_flag(args.config),
     }
     if curves:
         result["curves"] = curves

@@ -26,11 +26,9 @@ from pathlib import Path
 import lightning as L
 import torch
 import yaml
-from seqgan_oracle import ROOT, _relative, build_model, load_config
+from seqgan_oracle import DEFAULT_CONFIG, ROOT, _relative, build_model, config_flag, load_config
 
 from lit_gans.data.sequences import OracleDataModule
-
-DEFAULT_CONFIG = ROOT / "experiments/seqgan/oracle_cpu.yaml"
 
 
 def main() -> None:
@@ -83,7 +81,7 @@ def main() -> None:
         "nll_oracle_top_third_by_d": float(-oracle.log_prob(fake[liked]).mean()),
         "seconds": seconds,
         "command": "python experiments/benchmarks/seqgan_reward.py"
-        + (f" --config {_relative(args.config)}" if args.config.resolve() != DEFAULT_CONFIG else "")
+        + config_flag(args.config)
         + (f" --num-samples {args.num_samples}" if args.num_samples is not None else "")
         + (f" --g-pretrain-epochs {args.g_pretrain_epochs}" if args.g_pretrain_epochs is not None else "")
         + (f" --d-pretrain-steps {args.d_pretrain_steps}" if args.d_pretrain_steps is not None else "")

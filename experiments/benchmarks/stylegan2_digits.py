@@ -28,6 +28,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Optional
 
 import lightning as L
 import torch
@@ -97,11 +98,11 @@ def model_from_config(name: str, **overrides):
 def split(seed: int) -> dict[str, torch.Tensor]:
     x, _ = load_digits_tensors(SIZE)
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
-    return {"all": x, "10pct": x[perm[: len(x) // 10]], "90pct": x[perm[len(x) // 10 :]], "none": x[:0]}
+    return {"all": x, "10pct": x[perm[: len(x) // 10]], "90pct": x[perm[len(x) // 10 :]]}
 
 
-#: the real images a run did not train on, for D's overfitting check
-HELD_OUT = {"all": "none", "10pct": "90pct", "90pct": "10pct"}
+#: the real images a run did not train on, for D's overfitting check (runs on all the digits hold none out)
+HELD_OUT = {"10pct": "90pct", "90pct": "10pct"}
 
 
 #: run -> (config, data part, init_args overrides); the transfer run adds init_from.
@@ -123,7 +124,8 @@ def fid(backbone: ClassifierFeatures, real: torch.Tensor, fake: torch.Tensor) ->
 
 
 @torch.no_grad()
-def d_outputs(model, part: torch.Tensor, held_out: torch.Tensor, fake: torch.Tensor, seed: int) -> dict[str, float]:
+def d_outputs(model, part: torch.Tensor, held_out: Optional[torch.Tensor], fake: torch.Tensor,
+              seed: int) -> dict[str, float]:
     """D's view of the data, the overfitting heuristic of StyleGAN2-ADA (Karras et al. 2020b, section 3): the mean
     logit on the training images, on held-out real images and on generated ones (each through the run's own
     augmentation, as D sees them in training), and r_t = E[sign(D(x_train))]. A D that overfits scores its training
@@ -131,7 +133,7 @@ def d_outputs(model, part: torch.Tensor, held_out: torch.Tensor, fake: torch.Ten
     with torch.random.fork_rng(devices=[]):  # the augmentation's draws must not move the training run's RNG
         torch.manual_seed(seed)
         train, gen = model.discriminate(part), model.discriminate(fake)
-        other = model.discriminate(held_out) if len(held_out) else None  # runs on all the digits hold none out
+        other = model.discriminate(held_out) if held_out is not None else None
     out = {"d_train": float(train.mean()), "d_fake": float(gen.mean()), "r_t": float(train.sign().mean())}
     return out | ({"d_held_out": float(other.mean())} if other is not None else {})
 
@@ -150,7 +152,7 @@ def run(key: str, args: argparse.Namespace, classifier: str, workdir: str) -> di
 
     def score(model) -> dict[str, float]:
         fake = model.sample(args.n_fake, seed=args.seed)
-        return {"fid": fid(backbone, data["all"], fake)} | d_outputs(model, data[part], data[HELD_OUT[part]],
+        return {"fid": fid(backbone, data["all"], fake)} | d_outputs(model, data[part], data.get(HELD_OUT.get(part)),
                                                                      fake[: len(data[part])], args.seed)
 
     L.seed_everything(args.seed, verbose=False)  # the same initial weights whatever ran before in this process

@@ -19,7 +19,7 @@ from lit_gans.models.stylegan2 import (
     mix_styles,
     path_length_penalty,
 )
-from lit_gans.nets.stylegan2 import ModulatedConv2d, modulated_conv2d
+from lit_gans.nets.stylegan2 import modulated_conv2d
 
 TINY = dict(z_dim=16, w_dim=16, mapping_layers=2, channel_base=128, channel_max=16)
 
@@ -33,7 +33,7 @@ def tiny(shape=(1, 8, 8), **kw) -> StyleGAN2:
 def test_modulated_conv_matches_scale_conv_demodulate(demodulate):
     torch.manual_seed(0)
     x, weight, styles = torch.randn(3, 5, 7, 7), torch.randn(4, 5, 3, 3), torch.rand(3, 5) + 0.5
-    got = modulated_conv2d(x, weight, styles, demodulate=demodulate, padding=1)
+    got = modulated_conv2d(x, weight, styles, demodulate=demodulate)
     for n in range(3):  # independently: scale the input channels by s, plain conv, divide by the per-output norm
         y = F.conv2d(x[n : n + 1] * styles[n][None, :, None, None], weight, padding=1)[0]
         if demodulate:
@@ -42,18 +42,17 @@ def test_modulated_conv_matches_scale_conv_demodulate(demodulate):
     # and the other way round: changing one sample's style changes that sample's output only
     styles2 = styles.clone()
     styles2[1, 0] += 1.0
-    got2 = modulated_conv2d(x, weight, styles2, demodulate=demodulate, padding=1)
+    got2 = modulated_conv2d(x, weight, styles2, demodulate=demodulate)
     assert (got2[1] - got[1]).abs().max() > 1e-3
     assert (got2[[0, 2]] - got[[0, 2]]).abs().max() < 1e-6
 
 
 def test_demodulation_gives_unit_variance_for_unit_input():
     torch.manual_seed(0)
-    conv = ModulatedConv2d(256, 256, 3, w_dim=32)
-    with torch.no_grad():
-        conv.affine.weight.normal_()  # styles far from 1, so that modulation alone would not keep the scale
-        y = conv(torch.randn(4, 256, 16, 16), torch.randn(4, 32))[:, :, 1:-1, 1:-1]  # away from zero padding
-        y_plain = ModulatedConv2d(256, 256, 3, w_dim=32, demodulate=False)(torch.randn(4, 256, 16, 16), torch.randn(4, 32) * 3)
+    weight = torch.randn(256, 256, 3, 3)
+    styles = torch.randn(4, 256) * 3  # styles far from 1, so that modulation alone would not keep the scale
+    y = modulated_conv2d(torch.randn(4, 256, 16, 16), weight, styles)[:, :, 1:-1, 1:-1]  # away from zero padding
+    y_plain = modulated_conv2d(torch.randn(4, 256, 16, 16), weight / 48.0, styles, demodulate=False)  # 1/sqrt(fan-in)
     assert abs(y.std().item() - 1.0) < 0.05
     assert abs(y_plain.std().item() - 1.0) > 0.2  # without demodulation the styles change the scale
 
@@ -184,19 +183,19 @@ def test_init_from_and_freeze_d(tmp_path: Path):
     target = tiny(z_dim=8, init_from=str(ckpt), freeze_d=1)
     report = target.load_transfer(str(ckpt))
     src = source.state_dict()
-    assert torch.equal(target.discriminator.blocks[0].conv0.weight, source.discriminator.blocks[0].conv0.weight)
-    assert torch.equal(target.state_dict()["generator.synthesis.const"], src["generator.synthesis.const"])
-    assert "generator.mapping.layers.0.weight" in report and "loaded" in report
+    assert torch.equal(target.discriminator.b8.conv0.weight, source.discriminator.b8.conv0.weight)
+    assert torch.equal(target.state_dict()["generator.synthesis.b4.const"], src["generator.synthesis.b4.const"])
+    assert "generator.mapping.fc0.weight" in report and "loaded" in report
     own_d = [k for k in target.state_dict() if k.startswith("discriminator.")]
     assert all(torch.equal(target.state_dict()[k], src[k]) for k in own_d)
 
-    frozen = {k: v.clone() for k, v in target.discriminator.state_dict().items() if k.startswith(("from_rgb", "blocks.0"))}
-    free = {k: v.clone() for k, v in target.discriminator.state_dict().items() if k.startswith("out")}
+    frozen = {k: v.clone() for k, v in target.discriminator.state_dict().items() if k.startswith("b8.")}
+    free = {k: v.clone() for k, v in target.discriminator.state_dict().items() if k.startswith("b4.out")}
     fit(target, steps=2)
     assert all(torch.equal(target.discriminator.state_dict()[k], v) for k, v in frozen.items())
     assert all(not torch.equal(target.discriminator.state_dict()[k], v) for k, v in free.items())
     # init_from ran at fit start: D still equals the source in its frozen layers, not a fresh init
-    assert torch.equal(target.discriminator.from_rgb.weight, source.discriminator.from_rgb.weight)
+    assert torch.equal(target.discriminator.b8.fromrgb.weight, source.discriminator.b8.fromrgb.weight)
 
 
 def test_registered_and_configs_build():

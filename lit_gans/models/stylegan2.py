@@ -85,17 +85,21 @@ def ema_beta(batch_size: int, ema_kimg: float, images_seen: Optional[int] = None
     return 0.5 ** (batch_size / max(ema_nimg, 1e-8))
 
 
-def path_length_penalty(fake: Tensor, ws: Tensor, pl_mean: Tensor, pl_decay: float,
-                        y: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
-    """E_w,y (||J_w^T y||_2 - a)^2 with a <- a + decay (mean length - a); returns (penalty, the new a).
+def path_lengths(fake: Tensor, ws: Tensor, y: Optional[Tensor] = None) -> Tensor:
+    """||J_w^T y||_2 per sample (N,): sqrt(mean over the ws of the squared norm over w_dim), as the official code.
 
     fake (N, C, H, W) = G(ws), ws (N, num_ws, w_dim) with requires_grad; y ~ N(0, I) / sqrt(H W) unless given.
-    The length per sample is sqrt(mean over the ws of the squared norm over w_dim), as the official code.
     """
     if y is None:
         y = torch.randn_like(fake) / math.sqrt(fake.shape[2] * fake.shape[3])
     (grad,) = torch.autograd.grad((fake * y).sum(), ws, create_graph=True)  # J^T y, (N, num_ws, w_dim)
-    lengths = grad.square().sum(2).mean(1).sqrt()  # (N,)
+    return grad.square().sum(2).mean(1).sqrt()
+
+
+def path_length_penalty(fake: Tensor, ws: Tensor, pl_mean: Tensor, pl_decay: float,
+                        y: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+    """E_w,y (||J_w^T y||_2 - a)^2 with a <- a + decay (mean length - a); returns (penalty, the new a)."""
+    lengths = path_lengths(fake, ws, y)
     a = pl_mean.lerp(lengths.mean(), pl_decay)
     return (lengths - a).square().mean(), a.detach()
 
@@ -118,7 +122,10 @@ class StyleGAN2(GANModule):
         channel_base, channel_max: channels at resolution r are min(channel_base // r, channel_max) (official:
             32768 and 512 for config F; 16384 for ``paper256``).
         mbstd_group: minibatch standard deviation group size (4).
-        d_architecture: ``resnet`` (config F) or ``orig`` (no residual skips; the official ``cifar`` preset).
+        g_architecture: ``skip`` (config F), ``resnet`` or ``orig`` (Figure 7 of the paper).
+        d_architecture: ``resnet`` (config F), ``skip`` or ``orig`` (no residual skips; the official ``cifar`` preset).
+        mbstd_num_channels: features of the minibatch standard deviation layer (1; 0 switches it off).
+        conv_clamp: clamp of the conv outputs to +-conv_clamp (None: off; the official mixed-precision runs use 256).
         r1_gamma, r1_interval: R1 weight gamma (penalty x gamma / 2) and its lazy interval (10 and 16 in config F).
         pl_weight, pl_interval, pl_decay, pl_batch_shrink: path length regularisation (2, 4, 0.01, 2).
         style_mixing_prob: probability that a generated batch mixes two latents (0.9).
@@ -148,7 +155,10 @@ class StyleGAN2(GANModule):
         channel_base: int = 32768,
         channel_max: int = 512,
         mbstd_group: int = 4,
-        d_architecture: Literal["resnet", "orig"] = "resnet",
+        d_architecture: Literal["resnet", "skip", "orig"] = "resnet",
+        g_architecture: Literal["skip", "resnet", "orig"] = "skip",
+        mbstd_num_channels: int = 1,
+        conv_clamp: Optional[float] = None,
         r1_gamma: float = 10.0,
         r1_interval: int = 16,
         pl_weight: float = 2.0,
@@ -178,8 +188,9 @@ class StyleGAN2(GANModule):
         self.save_hyperparameters(ignore=_NOT_HPARAMS)
         self.augment_policy = parse_policy(augment)
         self.generator = StyleGAN2Generator(z_dim, w_dim, data_shape, mapping_layers, mapping_lr_mul,
-                                            channel_base, channel_max)
-        self.discriminator = StyleGAN2Discriminator(data_shape, channel_base, channel_max, mbstd_group, d_architecture)
+                                            channel_base, channel_max, g_architecture, conv_clamp)
+        self.discriminator = StyleGAN2Discriminator(data_shape, channel_base, channel_max, mbstd_group, d_architecture,
+                                                    mbstd_num_channels, conv_clamp)
         n_frozen = len(self.discriminator.input_layers())
         if not 0 <= freeze_d <= n_frozen:
             raise ValueError(f"freeze_d must be between 0 and {n_frozen} (the discriminator's layers), got {freeze_d}")
@@ -191,11 +202,13 @@ class StyleGAN2(GANModule):
 
     # --- generation -------------------------------------------------------------------------------------------------
     def generate_ws(self, net: StyleGAN2Generator, n: int) -> Tensor:
-        """ws (n, num_ws, w_dim) from fresh z, two latents mixed at a random cutoff with probability style_mixing_prob."""
+        """ws (n, num_ws, w_dim) from fresh z, two latents mixed at a random cutoff with probability style_mixing_prob.
+
+        Only the first latent moves w_avg (the official loss maps the second with ``skip_w_avg_update``)."""
         ws = net.mapping(self.sample_latent(n))
         if self.hparams.style_mixing_prob > 0 and torch.rand(()) < self.hparams.style_mixing_prob:
             cutoff = int(torch.randint(1, net.num_ws, ()))
-            ws = mix_styles(ws, net.mapping(self.sample_latent(n)), cutoff)
+            ws = mix_styles(ws, net.mapping(self.sample_latent(n), skip_w_avg_update=True), cutoff)
         return ws
 
     def discriminate(self, x: Tensor, **condition: Tensor) -> Tensor:
@@ -300,6 +313,6 @@ class StyleGAN2(GANModule):
         was_training = net.training
         net.eval()
         try:
-            return net(self.sample_latent(n, generator=rng), truncation=truncation, rng=rng)
+            return net(self.sample_latent(n, generator=rng), truncation_psi=truncation, rng=rng)
         finally:
             net.train(was_training)

@@ -21,6 +21,7 @@ _MODULES = {
     "train-classifier": "train_classifier",
     "provenance": "provenance",
     "report": "report",
+    "import-weights": "import_weights",
 }
 
 

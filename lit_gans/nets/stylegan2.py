@@ -381,7 +381,7 @@ class StyleGAN2Discriminator(nn.Module):
         super().__init__()
         if architecture not in D_ARCHITECTURES:
             raise ValueError(f"d_architecture must be one of {D_ARCHITECTURES}, got {architecture!r}")
-        c, r, _ = check_image_shape(img_shape, min_size=4)
+        c, r, _ = check_image_shape(img_shape, min_size=8)  # 8x8 and up: a 4x4 input would skip every block
         ch = channel_table(r, channel_base, channel_max)
         self.block_resolutions = sorted(ch, reverse=True)[:-1]  # R, R/2, ..., 8
         for res in self.block_resolutions:

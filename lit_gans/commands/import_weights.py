@@ -9,8 +9,8 @@ cannot tell comes from options with the official training defaults (``train.py``
 the conv clamp (256; ``null`` for the networks of ``--fp32`` runs), the mapping learning-rate multiplier (0.01).
 
 The output is a lit_gans ``StyleGAN2`` checkpoint (the generator also as the EMA generator) for ``lit-gans sample
---ckpt``, ``lit_gans.load_model`` and fine-tuning with ``lit-gans fit -c OUT.yaml ... --ckpt_path OUT`` (OUT.yaml,
-written beside it, holds the model section; optimizers start fresh).
+--ckpt``, ``lit_gans.load_model`` and fine-tuning with ``lit-gans fit --model StyleGAN2 --data ... --ckpt_path OUT`` (the model's
+settings come from the checkpoint, the optimizers start fresh).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import torch
-import yaml
 from jsonargparse import ArgumentParser
 
 from lit_gans.commands import UserError
@@ -167,16 +166,15 @@ def checkpoint_of(model) -> dict:
     from lit_gans.training_state import CHECKPOINT_FORMAT
 
     return {"epoch": 0, "global_step": 0, "pytorch-lightning_version": lightning.__version__,
-            "state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams),
+            "state_dict": model.state_dict(), "hyper_parameters": hyper_parameters(model),
             "optimizer_states": [], "lr_schedulers": [],  # fine-tuning starts the configured optimizers afresh
             "lit_gans_model": type(model).__name__, "lit_gans_format": CHECKPOINT_FORMAT}
 
 
-def model_config(model) -> dict:
-    """The ``model:`` section of a ``lit-gans fit`` config that builds this network (data_shape comes from the data)."""
-    init_args = {k: list(v) if isinstance(v, tuple) else v for k, v in model.hparams.items()
-                 if k not in ("data_shape", "num_classes") and v is not None}
-    return {"model": {"class_path": "lit_gans.models.StyleGAN2", "init_args": init_args}}
+def hyper_parameters(model) -> dict:
+    """The hyper-parameters as LightningCLI records them: ``fit --ckpt_path`` rebuilds the model from these."""
+    return {"_class_path": f"{type(model).__module__}.{type(model).__name__}",
+            "_instantiator": "lightning.pytorch.cli.instantiate_module", **model.hparams}
 
 
 def main(argv: Sequence[str]) -> None:
@@ -195,10 +193,8 @@ def main(argv: Sequence[str]) -> None:
     model = import_stylegan2_ada(args.G, args.D, args)
     out = Path(args.out)
     atomic_save(checkpoint_of(model), out)
-    config = out.with_suffix(".yaml")
-    config.write_text(yaml.safe_dump(model_config(model), sort_keys=False), encoding="utf-8")
     h = model.hparams
     print(f"wrote {out}: StyleGAN2 {h.data_shape[1]}x{h.data_shape[1]}x{h.data_shape[0]}, z {h.z_dim}, "
           f"w {h.w_dim}, {h.mapping_layers} mapping layers, G {h.g_architecture}, D {h.d_architecture}, "
           f"channels {h.channel_base} // r up to {h.channel_max}; fine-tune with "
-          f"lit-gans fit -c {config} --data ... --ckpt_path {out}")
+          f"lit-gans fit --model StyleGAN2 --data ... --ckpt_path {out}")

@@ -303,6 +303,12 @@ class StyleGAN2(GANModule):
         return (f"init_from {path}: loaded {len(loaded)} of {len(wanted)} tensors"
                 + (f"; kept the initial values of {len(skipped)} (e.g. {skipped[:3]})" if skipped else ""))
 
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        if strict and any(k.startswith("generator.synthesis.convs.") for k in state_dict):
+            raise ValueError("this StyleGAN2 checkpoint has the layers of lit_gans before they matched the official "
+                             "code (other resampling, other names): it cannot be loaded; train it again")
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
     # --- sampling with truncation -----------------------------------------------------------------------------------
     @torch.no_grad()
     def sample(self, n: int, *, seed: Optional[int] = None, truncation: float = 1.0, **condition: Any) -> Tensor:

@@ -45,18 +45,22 @@ def nets(golden):
     return g.eval(), d.eval()
 
 
-def rel_err(got: torch.Tensor, expected: torch.Tensor) -> float:
+def rel_err(got: torch.Tensor, expected: torch.Tensor, golden: str = "") -> float:
+    """max |got - expected| / max |expected|; printed for a ``golden`` output (``pytest -k official -s`` lists them)."""
     assert got.shape == expected.shape
-    return ((got - expected).abs().max() / expected.abs().max()).item()
+    err = ((got - expected).abs().max() / expected.abs().max()).item()
+    if golden:
+        print(f"\n{golden}: max relative error {err:.1e}", end=" ")
+    return err
 
 
 # --- golden outputs -------------------------------------------------------------------------------------------------
 def test_official_mapping_ws_and_truncation(golden, nets):
     g, _ = nets
     with torch.no_grad():
-        assert rel_err(g.mapping(golden["z"], None, truncation_psi=1), golden["ws"]) < TOL
+        assert rel_err(g.mapping(golden["z"], None, truncation_psi=1), golden["ws"], "ws") < TOL
         truncated = g.mapping(golden["z"], None, truncation_psi=0.5)
-    assert rel_err(truncated, golden["ws_truncated_0.5"]) < TOL
+    assert rel_err(truncated, golden["ws_truncated_0.5"], "ws_truncated_0.5") < TOL
     assert rel_err(truncated, golden["ws"]) > 0.1  # truncation did something
 
 
@@ -66,7 +70,7 @@ def test_official_w_avg_after_one_update(golden, nets):
     mapping.load_state_dict(g.mapping.state_dict())
     with torch.no_grad():
         mapping.train()(golden["z"])
-    assert rel_err(mapping.w_avg, golden["w_avg_after_one_update"]) < TOL
+    assert rel_err(mapping.w_avg, golden["w_avg_after_one_update"], "w_avg_after_one_update") < TOL
     assert rel_err(g.mapping.w_avg, golden["w_avg_after_one_update"]) > 1e-3  # it moved
 
 
@@ -75,7 +79,7 @@ def test_official_images(golden, nets, mode):
     g, _ = nets
     with torch.no_grad():
         img = g.synthesis(golden["ws"], noise_mode=mode)
-    assert rel_err(img, golden[f"img_noise_{mode}"]) < TOL
+    assert rel_err(img, golden[f"img_noise_{mode}"], f"img_noise_{mode}") < TOL
 
 
 def test_official_noise_modes_differ(golden, nets):
@@ -90,16 +94,16 @@ def test_official_discriminator_logits_and_r1(golden, nets):
     _, d = nets
     x = golden["x"].clone().requires_grad_(True)
     logits = d(x).flatten()
-    assert rel_err(logits.detach(), golden["d_logits"]) < TOL
+    assert rel_err(logits.detach(), golden["d_logits"], "d_logits") < TOL
     (grad,) = torch.autograd.grad(logits.sum(), x)
-    assert rel_err(grad.square().flatten(1).sum(1), golden["r1_penalty"]) < TOL
+    assert rel_err(grad.square().flatten(1).sum(1), golden["r1_penalty"], "r1_penalty") < TOL
 
 
 def test_official_path_lengths(golden, nets):
     g, _ = nets
     ws = golden["ws"].clone().requires_grad_(True)
     lengths = path_lengths(g.synthesis(ws, noise_mode="const"), ws, y=golden["pl_noise"])
-    assert rel_err(lengths.detach(), golden["pl_lengths"]) < TOL
+    assert rel_err(lengths.detach(), golden["pl_lengths"], "pl_lengths") < TOL
 
 
 def test_official_mixing_latent_leaves_w_avg():
@@ -245,9 +249,12 @@ def test_official_import_then_fine_tune_with_ckpt_path(tmp_path):
     args = ["fit", "--model", "StyleGAN2", "--data", "Digits", "--data.image_size", "8",
             "--data.batch_size", "8", "--trainer.max_steps", "2", "--trainer.default_root_dir", str(tmp_path / "run"),
             "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
-            "--trainer.enable_model_summary", "false", "--ckpt_path", str(ckpt)]
+            "--trainer.enable_model_summary", "false", "--model.r1_gamma", "0.5", "--model.z_dim", "4",
+            "--ckpt_path", str(ckpt)]
     assert run_cli(args) == 0
     tuned = lit_gans.load_model(next((tmp_path / "run").rglob("last.ckpt")))
+    # the networks' settings come from the checkpoint, the training settings from the command line
+    assert (tuned.hparams.z_dim, tuned.hparams.r1_gamma) == (8, 0.5)
     assert int(tuned.d_steps) == 1  # max_steps counts the optimizer steps of both players: one batch
     start, now = g_sd["synthesis.b8.conv1.weight"], tuned.generator.synthesis.b8.conv1.weight
     assert 0 < (now - start).abs().max() < 0.1  # it trained from the imported weights, a few small steps

@@ -171,10 +171,17 @@ def checkpoint_of(model) -> dict:
             "lit_gans_model": type(model).__name__, "lit_gans_format": CHECKPOINT_FORMAT}
 
 
+#: the StyleGAN2 arguments that shape the networks (the rest, training settings, stay with the user's config)
+NETWORK_ARGUMENTS = ("data_shape", "z_dim", "w_dim", "mapping_layers", "mapping_lr_mul", "channel_base", "channel_max",
+                     "g_architecture", "d_architecture", "mbstd_group", "mbstd_num_channels", "conv_clamp")
+
+
 def hyper_parameters(model) -> dict:
-    """The hyper-parameters as LightningCLI records them: ``fit --ckpt_path`` rebuilds the model from these."""
+    """The network's arguments as LightningCLI records hyper-parameters: ``fit --ckpt_path`` builds the network from
+    these (they override the command line's) and takes the training settings from the command line or config."""
     return {"_class_path": f"{type(model).__module__}.{type(model).__name__}",
-            "_instantiator": "lightning.pytorch.cli.instantiate_module", **model.hparams}
+            "_instantiator": "lightning.pytorch.cli.instantiate_module",
+            **{k: model.hparams[k] for k in NETWORK_ARGUMENTS}}
 
 
 def main(argv: Sequence[str]) -> None:

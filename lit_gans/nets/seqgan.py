@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -58,6 +58,34 @@ class LSTMGenerator(nn.Module):
             for p in self.parameters():
                 nn.init.normal_(p, 0.0, init_std, generator=generator)
             self.lstm.bias_hh_l0.zero_()
+
+    @classmethod
+    def from_official(cls, params: Mapping[str, Tensor], seq_len: int, start_token: int = 0) -> "LSTMGenerator":
+        """The LSTM of the official SeqGAN code (LantaoYu/SeqGAN ``generator.py`` / ``target_lstm.py``) from its named
+        arrays: ``g_embeddings`` (V, E); per gate ``W*`` (E, H), ``U*`` (H, H), ``b*`` (H,) for the input ``i``, forget
+        ``f``, output ``og`` and cell candidate ``c`` gates; ``Wo`` (H, V), ``bo`` (V,).
+
+        The official step works on row vectors, ``i = sigmoid(x Wi + h Ui + bi)``, ..., ``logits = h Wo + bo``;
+        ``nn.LSTM`` computes ``W_ih x + b_ih + W_hh h + b_hh`` on column vectors with its gates stacked in the order
+        i, f, g (the cell candidate), o. So each official matrix enters transposed, the gates are stacked i, f, c, og,
+        the official bias goes to ``b_ih`` and ``b_hh`` is zero. Start token, zero initial state: as in the official code.
+        """
+        params = {name: torch.as_tensor(value, dtype=torch.float32) for name, value in params.items()}
+        vocab_size, emb_dim = params["g_embeddings"].shape
+        hidden_dim = params["Ui"].shape[0]
+        net = cls(vocab_size, seq_len, emb_dim, hidden_dim, start_token)
+        gates = ("i", "f", "c", "og")  # nn.LSTM's order: input, forget, cell candidate (g), output
+        state = {
+            "embedding.weight": params["g_embeddings"],
+            "lstm.weight_ih_l0": torch.cat([params[f"W{g}"].T for g in gates]),  # (4H, E)
+            "lstm.weight_hh_l0": torch.cat([params[f"U{g}"].T for g in gates]),  # (4H, H)
+            "lstm.bias_ih_l0": torch.cat([params[f"b{g}"] for g in gates]),  # (4H,)
+            "lstm.bias_hh_l0": torch.zeros(4 * hidden_dim),
+            "head.weight": params["Wo"].T,  # (V, H)
+            "head.bias": params["bo"],
+        }
+        net.load_state_dict(state)  # strict: a missing or misshaped array raises
+        return net
 
     def _start(self, n: int) -> Tensor:
         return torch.full((n, 1), self.start_token, dtype=torch.long, device=self.head.weight.device)

@@ -7,7 +7,8 @@ training sequences drawn from the official oracle, the paper's generator (embedd
 gradient clipped to norm 5, batch 64. NLL-oracle (per-token NLL under the oracle of ``--num-eval`` generated sequences)
 is measured where the official script measures it, after 1, 6, 11, ... epochs (its "epoch 0, 5, 10, ..."), and after
 the last epoch. Curves are keyed by epochs trained. Prints a Markdown table, writes
-``experiments/results/seqgan_official_oracle.json`` and a plot beside it.
+``experiments/results/seqgan_official_oracle.json`` and a plot beside it (after every measurement, so a run cut
+short keeps its curve; ``complete`` says whether it reached the last epoch).
 
     nice -n 10 python experiments/benchmarks/seqgan_official_oracle.py
 """
@@ -38,17 +39,24 @@ PAPER = {"random": 10.310, "mle": 9.038}  # Table 1
 class OfficialCadence(PrintedMetrics):
     """NLL-oracle after 1, 1 + every, 1 + 2 every, ... epochs trained (the official script's cadence) and at the end."""
 
-    def __init__(self, epochs: int, **kwargs) -> None:
+    def __init__(self, epochs: int, on_measure=None, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.epochs = epochs
+        self.epochs, self.on_measure = epochs, on_measure
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         trained = trainer.current_epoch + 1
         if (trained - 1) % self.every_n_epochs == 0 or trained == self.epochs:
             self.measure(trainer, pl_module)
+            if self.on_measure is not None:
+                self.on_measure(self.curve())
+
+    def curve(self) -> dict[int, float]:
+        """NLL-oracle by epochs trained (0: the untrained generator)."""
+        return {0: self.history[0][3]} | {epoch + 1: value for epoch, _, _, value in self.history[1:]}
 
 
 def run(args: argparse.Namespace) -> dict:
+    """Trains, writing the JSON and plot after every measurement (``complete`` false until the last epoch)."""
     model_args, data_args = load_config(args.config)
     model_args = model_args | {"g_pretrain_epochs": args.epochs, "d_pretrain_steps": 0, "adversarial_rounds": 0}
     data_args = data_args | {"oracle_path": str(ROOT / data_args["oracle_path"]), "num_val_samples": 0}
@@ -58,24 +66,35 @@ def run(args: argparse.Namespace) -> dict:
     data.setup()
     L.seed_everything(args.seed, verbose=False)
     model = build_model(model_args, data)
-    metrics = OfficialCadence(args.epochs, every_n_epochs=args.every, num_samples=args.num_eval, seed=10_000 + args.seed)
-    trainer = L.Trainer(max_epochs=-1, accelerator="cpu", callbacks=[metrics], logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False)
+    nll_data = oracle_nll(data.oracle, data.train_set.tensors[0])
     start = time.perf_counter()
-    trainer.fit(model, data)
-    seconds = time.perf_counter() - start
-    curve = {0: metrics.history[0][3]} | {epoch + 1: value for epoch, _, _, value in metrics.history[1:]}
-    return {
-        "nll_random": curve[0], f"nll_mle_{args.epochs}": curve[args.epochs], "curve": curve,
-        "official_curve": OFFICIAL_CURVE, "official_mle_end": OFFICIAL_LOG[-1], "paper": PAPER,
-        "nll_data": oracle_nll(data.oracle, data.train_set.tensors[0]),
-        "epochs": args.epochs, "num_samples": data_args["num_samples"], "num_eval": args.num_eval, "seed": args.seed,
-        "seconds": seconds, "threads": torch.get_num_threads(),
+
+    def result(curve: dict[int, float]) -> dict:
+        return {
+            "nll_random": curve[0], f"nll_mle_{args.epochs}": curve.get(args.epochs), "curve": curve,
+            "complete": args.epochs in curve, "official_curve": OFFICIAL_CURVE, "official_mle_end": OFFICIAL_LOG[-1],
+            "paper": PAPER, "nll_data": nll_data, "epochs": args.epochs, "num_samples": data_args["num_samples"],
+            "num_eval": args.num_eval, "seed": args.seed, "seconds": time.perf_counter() - start,
+            "threads": torch.get_num_threads(),
         "command": f"nice -n 10 python experiments/benchmarks/seqgan_official_oracle.py --epochs {args.epochs} "
                    f"--every {args.every} --num-eval {args.num_eval} --seed {args.seed}"
                    + (f" --num-samples {args.num_samples}" if args.num_samples is not None else "")
                    + (f" --config {_relative(args.config)}" if args.config.resolve() != DEFAULT_CONFIG.resolve() else ""),
-    }
+        }
+
+    metrics = OfficialCadence(args.epochs, on_measure=lambda curve: write(result(curve), args.out),
+                              every_n_epochs=args.every, num_samples=args.num_eval, seed=10_000 + args.seed)
+    # no validation loop: the data has no held-out split, and lit_gans would score the whole training set instead
+    trainer = L.Trainer(max_epochs=-1, accelerator="cpu", callbacks=[metrics], logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0)
+    trainer.fit(model, data)
+    return result(metrics.curve())
+
+
+def write(result: dict, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    plot(result, out.with_suffix(".png"))
 
 
 def table(result: dict) -> str:
@@ -119,9 +138,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     result = run(args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    plot(result, args.out.with_suffix(".png"))
+    write(result, args.out)
     print(table(result))
     print(f"\nNLL-oracle after {args.epochs} MLE epochs: {result[f'nll_mle_{args.epochs}']:.3f} (official log's last, "
           f"116 epochs: {OFFICIAL_LOG[-1]}; paper: {PAPER['mle']}); untrained: {result['nll_random']:.3f}; the training "

@@ -3,7 +3,9 @@
 - :class:`OracleDataModule`: the synthetic benchmark. A randomly initialised LSTM (the *oracle*: embedding 32,
   hidden 32, vocabulary 5,000, parameters N(0, 1)) is the true data distribution; 10,000 sequences of length 20 drawn
   from it are the training set. The oracle is rebuilt from ``oracle_seed``, so the same benchmark comes back without
-  files, and NLL-oracle of a model's samples can be measured exactly.
+  files, and NLL-oracle of a model's samples can be measured exactly. ``oracle_path`` loads the official code's
+  oracle instead (LantaoYu/SeqGAN ``save/target_params_py3.pkl`` saved as an ``.npz`` of its named arrays), the one
+  behind the paper's Table 1 and the official log.
 - :class:`TextDataModule`: any plain-text file, one sequence per non-empty line, tokenised by characters or by
   whitespace-separated words, cut or padded to ``seq_len``; the vocabulary can be saved to (and reloaded from) a file.
 
@@ -17,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Literal, Optional
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import TensorDataset
@@ -35,14 +38,41 @@ def make_oracle(
     return oracle.requires_grad_(False).eval()
 
 
+#: the arrays of the official oracle (LantaoYu/SeqGAN target_params), by name.
+OFFICIAL_ORACLE_KEYS = ("g_embeddings", "Wi", "Ui", "bi", "Wf", "Uf", "bf", "Wog", "Uog", "bog", "Wc", "Uc", "bc", "Wo", "bo")
+
+
+def load_official_oracle(path: str | Path, seq_len: int = 20) -> LSTMGenerator:
+    """The official SeqGAN oracle from an ``.npz`` file of its named arrays (see :meth:`LSTMGenerator.from_official`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"oracle file {path} does not exist: give an .npz of the official target_params arrays")
+    try:
+        with np.load(path) as arrays:
+            params = {name: arrays[name] for name in arrays.files}
+    except (ValueError, OSError) as err:
+        raise DataError(f"oracle file {path} is not an .npz archive ({err})") from None
+    missing = [name for name in OFFICIAL_ORACLE_KEYS if name not in params]
+    if missing:
+        raise DataError(f"oracle file {path} lacks the official arrays {', '.join(missing)}")
+    try:
+        oracle = LSTMGenerator.from_official(params, seq_len)
+    except RuntimeError as err:  # load_state_dict: arrays whose shapes do not fit together
+        raise DataError(f"oracle file {path} has arrays of inconsistent shapes: {str(err).splitlines()[-1].strip()}") from None
+    return oracle.requires_grad_(False).eval()
+
+
 class OracleDataModule(GANDataModule):
-    """Sequences sampled from a seeded random LSTM oracle (the synthetic experiment of SeqGAN).
+    """Sequences sampled from an LSTM oracle (the synthetic experiment of SeqGAN): a seeded random one, or the official.
 
     Args:
-        vocab_size, seq_len, emb_dim, hidden_dim: size of the oracle (paper: 5,000, 20, 32, 32).
+        vocab_size, seq_len, emb_dim, hidden_dim: size of the oracle (paper: 5,000, 20, 32, 32). With ``oracle_path``
+            the file sets vocab_size, emb_dim and hidden_dim, and values given here must agree with it.
         num_samples: training sequences drawn from the oracle (paper: 10,000).
         num_val_samples: held-out sequences (for a validation loss; not used by the paper).
         oracle_seed: seed of the oracle's parameters; the same seed gives the same oracle.
+        oracle_path: ``.npz`` of the official oracle's arrays (``g_embeddings``, ``Wi`` ... ``bo``); ``None`` (the
+            default) builds the seeded random oracle.
         seed: seed of the draw of the training sequences.
     """
 
@@ -55,6 +85,7 @@ class OracleDataModule(GANDataModule):
         num_samples: int = 10_000,
         num_val_samples: int = 1000,
         oracle_seed: int = 0,
+        oracle_path: Optional[str] = None,
         seed: int = 0,
         batch_size: int = 64,
         num_workers: int = 0,
@@ -63,7 +94,14 @@ class OracleDataModule(GANDataModule):
         if vocab_size < 2 or seq_len < 1 or num_samples < 1:
             raise DataError(f"need vocab_size >= 2, seq_len >= 1, num_samples >= 1; got {vocab_size}, {seq_len}, {num_samples}")
         self.num_samples, self.num_val_samples, self.seed = num_samples, num_val_samples, seed
-        self.oracle = make_oracle(vocab_size, seq_len, emb_dim, hidden_dim, oracle_seed)
+        if oracle_path is None:
+            self.oracle = make_oracle(vocab_size, seq_len, emb_dim, hidden_dim, oracle_seed)
+            return
+        self.oracle = load_official_oracle(oracle_path, seq_len)
+        found = (self.oracle.vocab_size, self.oracle.embedding.embedding_dim, self.oracle.lstm.hidden_size)
+        if found != (vocab_size, emb_dim, hidden_dim):
+            raise DataError(f"oracle file {oracle_path} has vocab_size, emb_dim, hidden_dim = {found}, but the data "
+                            f"asks for {(vocab_size, emb_dim, hidden_dim)}: drop those settings or make them agree")
 
     @property
     def data_shape(self) -> tuple[int]:

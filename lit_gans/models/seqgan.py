@@ -9,25 +9,28 @@ real, and partial sequences are scored by Monte Carlo rollouts. Algorithm 1 of t
 1. Pre-train G_θ by maximum likelihood on S for ``g_pretrain_epochs`` epochs.                     [stage ``mle``]
 2. Pre-train D_φ: ``d_pretrain_steps`` times, generate negatives with G_θ and train D_φ for ``d_epochs`` epochs on
    them and S by the cross-entropy of Eq. 5.                                                 [stage ``d_pretrain``]
-3. β ← θ: the rollout policy G_β starts as a copy of G_θ.
+3. The rollout policy G_β: the paper's G_β = G_θ (the default: completions are drawn by the current generator);
+   with ``rollout_update_rate`` r set, β ← θ here, a delayed copy.
 4. Repeat ``adversarial_rounds`` times:                                                     [stage ``adversarial``]
    a. ``g_steps`` times: draw Y_1:T ~ G_θ; for every t compute the action value of Eq. 4,
       Q(Y_1:t-1, y_t) = mean over ``rollout_num`` completions Y^n of Y_1:t by G_β of D_φ(Y^n)  (t < T),
       Q(Y_1:T-1, y_T) = D_φ(Y_1:T)                                                             (t = T);
       step θ along the policy gradient of Eq. 8, E[Σ_t Q(Y_1:t-1, y_t) ∇_θ log G_θ(y_t | Y_1:t-1)].
-   b. β ← r β + (1 - r) θ with r = ``rollout_update_rate`` (0.8): the rollout follows G with a delay.
+   b. Only with ``rollout_update_rate`` r: β ← r β + (1 - r) θ, the rollout follows G with a delay. The official
+      code declares this update with r = 0.8, but its rollout graph reads G's variables through ``tf.identity`` and
+      ``update_params`` rebuilds ops that graph never runs, so its rollouts come from the current G as well.
    c. ``d_steps`` times: generate fresh negatives with G_θ, train D_φ on them and S for ``d_epochs`` epochs.
 
 Defaults are the paper's and the official code's (github.com/LantaoYu/SeqGAN): Adam with lr 0.01 for G and 1e-4 for
-D, G's gradient clipped to global norm 5, D's output layer L2-penalised with weight 0.2, 16 rollouts, 1 g-step,
-5 d-steps of 3 epochs. The stage position (``schedule_epoch``) and the step counters are buffers, so a resumed run
+D, G's gradient clipped to global norm 5, D's two-logit output layer initialised and L2-penalised (weight 0.2) as
+the official one, 16 rollouts by the current generator, 1 g-step, 5 d-steps of 3 epochs. The stage position (``schedule_epoch``) and the step counters are buffers, so a resumed run
 continues in the same stage. Train with ``max_epochs: -1``: the model stops the trainer when its schedule ends.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, NamedTuple, Optional, Sequence
+from typing import Any, Callable, Literal, NamedTuple, Optional, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -71,7 +74,7 @@ def rollout_rewards(
 
 
 class SeqGAN(GANModule):
-    """LSTM policy G_θ, CNN discriminator D_φ, delayed rollout policy G_β, trained in the stages of Algorithm 1.
+    """LSTM policy G_θ, CNN discriminator D_φ, rollout policy G_β, trained in the stages of Algorithm 1.
 
     Args:
         data_shape: ``(T,)``, the sequence length (linked from the data).
@@ -80,13 +83,16 @@ class SeqGAN(GANModule):
         d_emb_dim, d_filter_sizes, d_num_filters, d_dropout: D's CNN (appendix: emb 64, windows 1-10, 15, 20 with
             100-200 filters, dropout keeping 0.75).
         d_l2_reg: weight of the L2 penalty on D's output layer (official code: 0.2).
+        d_output_layer: ``official`` (two logits, the official initialisation) or ``one_logit`` (the layer lit_gans
+            had before; with it, ``d_l2_reg`` 0.2 penalises twice as strongly, see :meth:`discriminator_loss`).
         g_pretrain_epochs: MLE epochs of step 1 (official code: 120).
         d_pretrain_steps: negative draws of step 2, each trained ``d_epochs`` epochs (official code: 50).
         adversarial_rounds: rounds of step 4 (the paper's learning curve runs to about 150-200).
         g_steps, d_steps, d_epochs: per round, generator updates and negative draws trained ``d_epochs`` epochs each
             (paper: 1, 5, 3).
         rollout_num: Monte Carlo rollouts per prefix, M in Eq. 4 (paper: 16).
-        rollout_update_rate: r in β ← r β + (1 - r) θ (official code: 0.8).
+        rollout_update_rate: ``None`` (default): G_β = G_θ as in the paper (and, in effect, the official code); a
+            number r: G_β is a copy updated β ← r β + (1 - r) θ after each round (the official code's declared 0.8).
         g_grad_clip: global-norm clip of G's gradient, MLE and policy gradient alike (official code: 5.0).
         vocabulary, separator: token strings and their joiner, for :meth:`decode`; filled from a text DataModule at
             fit time and saved with the hyper-parameters (``None``: tokens print as ids).
@@ -113,6 +119,7 @@ class SeqGAN(GANModule):
         d_num_filters: Sequence[int] = PAPER_NUM_FILTERS,
         d_dropout: float = 0.25,
         d_l2_reg: float = 0.2,
+        d_output_layer: Literal["official", "one_logit"] = "official",
         g_pretrain_epochs: int = 120,
         d_pretrain_steps: int = 50,
         adversarial_rounds: int = 200,
@@ -120,7 +127,7 @@ class SeqGAN(GANModule):
         d_steps: int = 5,
         d_epochs: int = 3,
         rollout_num: int = 16,
-        rollout_update_rate: float = 0.8,
+        rollout_update_rate: Optional[float] = None,
         g_grad_clip: Optional[float] = 5.0,
         vocabulary: Optional[list[str]] = None,
         separator: str = " ",
@@ -137,12 +144,14 @@ class SeqGAN(GANModule):
             raise ValueError(f"num_classes is the vocabulary size and must be >= 2, got {num_classes}: use the Oracle or Text data")
         if min(g_pretrain_epochs, d_pretrain_steps, adversarial_rounds, g_steps) < 0 or min(d_steps, d_epochs, rollout_num) < 1:
             raise ValueError("stage lengths must be >= 0, and d_steps, d_epochs, rollout_num >= 1")
-        if not 0.0 <= rollout_update_rate <= 1.0:
+        if rollout_update_rate is not None and not 0.0 <= rollout_update_rate <= 1.0:
             raise ValueError(f"rollout_update_rate must be in [0, 1], got {rollout_update_rate}")
         seq_len = int(data_shape[0])
         self.generator = LSTMGenerator(num_classes, seq_len, emb_dim, hidden_dim, start_token)
-        self.discriminator = CNNDiscriminator(num_classes, seq_len, d_emb_dim, d_filter_sizes, d_num_filters, d_dropout)
-        self.rollout = copy.deepcopy(self.generator).requires_grad_(False)  # G_β
+        self.discriminator = CNNDiscriminator(num_classes, seq_len, d_emb_dim, d_filter_sizes, d_num_filters, d_dropout,
+                                              d_output_layer)
+        # G_β: a delayed copy only when asked for; otherwise the generator itself (the paper's G_β = G_θ)
+        self.rollout = copy.deepcopy(self.generator).requires_grad_(False) if rollout_update_rate is not None else None
         self.register_buffer("schedule_epoch", torch.zeros((), dtype=torch.long))  # epochs of the schedule done
         self._negatives: Optional[Tensor] = None  # (pool, T) generated sequences of the current d-step
         self._order: Optional[Tensor] = None  # this epoch's shuffle of the negatives
@@ -189,22 +198,29 @@ class SeqGAN(GANModule):
         self.log("train/stage", float(["mle", "d_pretrain", "adversarial"].index(name)), batch_size=1)
 
     def adversarial_generator_steps(self, opt, n: int, first_round: bool) -> dict[str, Tensor]:
-        """Steps 3 and 4a-b: policy-gradient updates of G_θ, then the delayed rollout update."""
-        if first_round:
+        """Steps 3 and 4a-b: policy-gradient updates of G_θ, then the delayed rollout update (if any)."""
+        if first_round and self.rollout is not None:
             self.rollout.load_state_dict(self.generator.state_dict())  # 3. β ← θ
         logs = {}
         for _ in range(self.hparams.g_steps):
             tokens = self.generator.sample(n)  # Y_1:T ~ G_θ, (N, T)
-            rewards = rollout_rewards(self.rollout, self.p_real, tokens, self.hparams.rollout_num)  # (N, T)
+            rewards = rollout_rewards(self.rollout_policy, self.p_real, tokens, self.hparams.rollout_num)  # (N, T)
             logs = self.player_step("g", opt, self.generator, self.generator_loss, (tokens, rewards))
             logs["reward"] = rewards.mean()
             self.g_steps += 1
         self.update_rollout()
         return logs
 
+    @property
+    def rollout_policy(self) -> LSTMGenerator:
+        """G_β, the policy that completes prefixes in Eq. 4: the delayed copy if there is one, else G_θ itself."""
+        return self.rollout if self.rollout is not None else self.generator
+
     @torch.no_grad()
     def update_rollout(self) -> None:
-        """β ← r β + (1 - r) θ."""
+        """β ← r β + (1 - r) θ; nothing when G_β is G_θ itself."""
+        if self.rollout is None:
+            return
         for p_beta, p_theta in zip(self.rollout.parameters(), self.generator.parameters()):
             p_beta.lerp_(p_theta, 1.0 - self.hparams.rollout_update_rate)
 
@@ -226,7 +242,12 @@ class SeqGAN(GANModule):
         return policy_gradient_loss(self.generator.log_prob(tokens), rewards), {}
 
     def discriminator_loss(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
-        """Eq. 5: cross-entropy, averaged over the 2N real and generated sequences, plus the output layer's L2."""
+        """Eq. 5: cross-entropy, averaged over the 2N real and generated sequences, plus the output layer's L2.
+
+        The penalty is the official one, λ (|W|² + |b|²) / 2 on the two-logit layer. The logit of P(real) is
+        s_1 - s_0 = h·d + (b_1 - b_0) with d = w_1 - w_0; writing u = w_1 + w_0, |w_0|² + |w_1|² = (|d|² + |u|²) / 2,
+        and u does not reach the loss. So on the one-logit layer (weight d) the same penalty is (λ / 2) |d|² / 2:
+        with ``d_output_layer: one_logit``, ``d_l2_reg`` 0.2 is twice the official strength and 0.1 is its equal."""
         real, fake = batch
         real_out, fake_out = self.discriminator(real), self.discriminator(fake)
         l2 = 0.5 * sum(p.pow(2).sum() for p in self.discriminator.out.parameters())

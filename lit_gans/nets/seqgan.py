@@ -4,12 +4,14 @@
   start token. The same architecture, with N(0, 1) parameters, is the oracle of the synthetic experiment.
 - :class:`CNNDiscriminator`: the text CNN of Kim 2014 / Zhang & LeCun 2015 as the paper's appendix sets it: token
   embeddings, one convolution per window size with its own number of filters, ReLU, max-over-time pooling, one
-  highway layer (Srivastava et al. 2015), dropout, and a linear output giving the logit of P(real).
+  highway layer (Srivastava et al. 2015), dropout, and the official code's two-logit output, returned as the logit of
+  P(real).
 """
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+import math
+from typing import Literal, Mapping, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -58,6 +60,34 @@ class LSTMGenerator(nn.Module):
             for p in self.parameters():
                 nn.init.normal_(p, 0.0, init_std, generator=generator)
             self.lstm.bias_hh_l0.zero_()
+
+    @classmethod
+    def from_official(cls, params: Mapping[str, Tensor], seq_len: int, start_token: int = 0) -> "LSTMGenerator":
+        """The LSTM of the official SeqGAN code (LantaoYu/SeqGAN ``generator.py`` / ``target_lstm.py``) from its named
+        arrays: ``g_embeddings`` (V, E); per gate ``W*`` (E, H), ``U*`` (H, H), ``b*`` (H,) for the input ``i``, forget
+        ``f``, output ``og`` and cell candidate ``c`` gates; ``Wo`` (H, V), ``bo`` (V,).
+
+        The official step works on row vectors, ``i = sigmoid(x Wi + h Ui + bi)``, ..., ``logits = h Wo + bo``;
+        ``nn.LSTM`` computes ``W_ih x + b_ih + W_hh h + b_hh`` on column vectors with its gates stacked in the order
+        i, f, g (the cell candidate), o. So each official matrix enters transposed, the gates are stacked i, f, c, og,
+        the official bias goes to ``b_ih`` and ``b_hh`` is zero. Start token, zero initial state: as in the official code.
+        """
+        params = {name: torch.as_tensor(value, dtype=torch.float32) for name, value in params.items()}
+        vocab_size, emb_dim = params["g_embeddings"].shape
+        hidden_dim = params["Ui"].shape[0]
+        net = cls(vocab_size, seq_len, emb_dim, hidden_dim, start_token)
+        gates = ("i", "f", "c", "og")  # nn.LSTM's order: input, forget, cell candidate (g), output
+        state = {
+            "embedding.weight": params["g_embeddings"],
+            "lstm.weight_ih_l0": torch.cat([params[f"W{g}"].T for g in gates]),  # (4H, E)
+            "lstm.weight_hh_l0": torch.cat([params[f"U{g}"].T for g in gates]),  # (4H, H)
+            "lstm.bias_ih_l0": torch.cat([params[f"b{g}"] for g in gates]),  # (4H,)
+            "lstm.bias_hh_l0": torch.zeros(4 * hidden_dim),
+            "head.weight": params["Wo"].T,  # (V, H)
+            "head.bias": params["bo"],
+        }
+        net.load_state_dict(state)  # strict: a missing or misshaped array raises
+        return net
 
     def _start(self, n: int) -> Tensor:
         return torch.full((n, 1), self.start_token, dtype=torch.long, device=self.head.weight.device)
@@ -114,6 +144,10 @@ class CNNDiscriminator(nn.Module):
         emb_dim: token embedding size (64 in the official code).
         filter_sizes, num_filters: one convolution per window size with that many filters (the paper's appendix).
         dropout: drop probability before the output layer (the paper keeps 0.75, i.e. drops 0.25).
+        output_layer: ``official`` (default): the official code's two-logit layer (scores s_0, s_1, P(real) =
+            softmax(s)_1 = sigmoid(s_1 - s_0); weights truncated N(0, 0.1^2), biases 0.1) and its Glorot-uniform
+            highway layer; ``one_logit``: one logit with PyTorch's default initialisation of it and of the highway
+            layer (lit_gans before 2026-12; kept so that results recorded with it reproduce).
     """
 
     def __init__(
@@ -124,26 +158,38 @@ class CNNDiscriminator(nn.Module):
         filter_sizes: Sequence[int] = PAPER_FILTER_SIZES,
         num_filters: Sequence[int] = PAPER_NUM_FILTERS,
         dropout: float = 0.25,
+        output_layer: Literal["official", "one_logit"] = "official",
     ) -> None:
         super().__init__()
         if len(filter_sizes) != len(num_filters) or not filter_sizes:
             raise ValueError(f"give one filter number per window size: {list(filter_sizes)} vs {list(num_filters)}")
         if max(filter_sizes) > seq_len:
             raise ValueError(f"window sizes must be <= seq_len={seq_len}, got {max(filter_sizes)}; drop the larger ones")
+        if output_layer not in ("official", "one_logit"):
+            raise ValueError(f"output_layer must be 'official' or 'one_logit', got {output_layer!r}")
         self.embedding = nn.Embedding(vocab_size, emb_dim)
         self.convs = nn.ModuleList(nn.Conv1d(emb_dim, f, k) for k, f in zip(filter_sizes, num_filters))
         features = sum(num_filters)
         self.highway = Highway(features)
         self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(features, 1)
+        self.out = nn.Linear(features, 2 if output_layer == "official" else 1)
         # official initialisation: embeddings U(-1, 1), convolutions N(0, 0.1^2) with bias 0.1
         nn.init.uniform_(self.embedding.weight, -1.0, 1.0)
         for conv in self.convs:
             nn.init.trunc_normal_(conv.weight, std=0.1, a=-0.2, b=0.2)
             nn.init.constant_(conv.bias, 0.1)
+        if output_layer == "official":
+            # the highway layer's variables have TensorFlow's default, Glorot uniform: U(+-sqrt(3 / F)) for its square
+            # matrices and for its biases alike (TF counts a vector's fan-in and fan-out both as its length)
+            bound = math.sqrt(3.0 / features)
+            for p in self.highway.parameters():
+                nn.init.uniform_(p, -bound, bound)
+            nn.init.trunc_normal_(self.out.weight, std=0.1, a=-0.2, b=0.2)
+            nn.init.constant_(self.out.bias, 0.1)
 
     def forward(self, tokens: Tensor) -> Tensor:
         x = self.embedding(tokens).transpose(1, 2)  # (N, E, T)
         pooled = [F.relu(conv(x)).amax(dim=2) for conv in self.convs]  # each (N, F_k): max over time
         h = self.highway(torch.cat(pooled, dim=1))  # (N, sum F_k)
-        return self.out(self.dropout(h)).squeeze(1)
+        scores = self.out(self.dropout(h))  # (N, 2): s_0 generated, s_1 real; or (N, 1)
+        return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores.squeeze(1)

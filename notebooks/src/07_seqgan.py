@@ -89,6 +89,7 @@ model = SeqGAN(data_shape=oracle_data.data_shape, num_classes=oracle_data.num_cl
                g_pretrain_epochs=SETTINGS["g_pretrain_epochs"], d_pretrain_steps=SETTINGS["d_pretrain_steps"],
                adversarial_rounds=SETTINGS["adversarial_rounds"], d_steps=1, d_epochs=3,
                rollout_num=SETTINGS["rollout_num"],
+               rollout_update_rate=0.8, d_output_layer="one_logit",  # the settings of docs/notebooks.md's numbers
                d_optimizer=lambda params: torch.optim.Adam(params, lr=1e-3))
 print("stages (name, epochs):", [tuple(s) for s in model.schedule()])
 metrics = SequenceMetrics(every_n_epochs=1, num_samples=SETTINGS["num_eval"], seed=1)
@@ -152,7 +153,7 @@ text_model = SeqGAN(data_shape=text_data.data_shape, num_classes=text_data.num_c
                     d_emb_dim=32, d_filter_sizes=(2, 3), d_num_filters=(16, 16),
                     g_pretrain_epochs=SETTINGS["text_mle_epochs"], d_pretrain_steps=SETTINGS["d_pretrain_steps"],
                     adversarial_rounds=SETTINGS["adversarial_rounds"], d_steps=1, d_epochs=1,
-                    rollout_num=SETTINGS["rollout_num"],
+                    rollout_num=SETTINGS["rollout_num"], rollout_update_rate=0.8, d_output_layer="one_logit",
                     d_optimizer=lambda params: torch.optim.Adam(params, lr=1e-3))
 fit(text_model, text_data)
 samples = text_model.decode(text_model.sample(100, seed=0))

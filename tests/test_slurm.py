@@ -1,0 +1,174 @@
+"""The SLURM templates (experiments/slurm/*.sbatch) on a real one-node SLURM cluster (tests/slurm_cluster.py), with
+their CPU settings (``ACCELERATOR=cpu``: DDP over gloo, one process per task):
+
+1. ``sbatch single_node.sbatch`` runs a tiny GAN to completion (state COMPLETED, ``last.ckpt`` and samples written);
+2. ``sbatch multi_node.sbatch`` with 2 tasks: Lightning takes world size and ranks from SLURM, both ranks end with the
+   same weights;
+3. the same job as 1 is signalled USR1 (Lightning's requeue signal) at step 40, then requeued by ``scontrol requeue``
+   (SIGTERM) at step 90: it saves ``last.ckpt`` each time, comes back under the same job id, resumes, and ends with
+   the step count and the weights, bit for bit, of job 1, which ran uninterrupted.
+
+Jobs 1 and 3 are submitted together (the cluster's node offers at least 4 CPUs, see ``CPUS``); the tests skip where
+SLURM's binaries are missing, and fail instead in CI (``LIT_GANS_REQUIRE_SLURM``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from lit_gans.checkpoints import read_checkpoint
+from slurm_cluster import SlurmCluster, start_cluster
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+TEMPLATES = ROOT / "experiments" / "slurm"
+#: CPUs the test node offers: jobs 1 and 3 and the 2-task job at once (they wait on imports and signals, not compute)
+CPUS = 4
+TIMEOUT = 400  # seconds for one job on a loaded 2-core machine (each start imports Lightning: 15-45 s)
+STEPS = 2 * 60  # optimizer steps of the tiny run: 2 epochs of 30 batches, a D and a G step each
+STOPS = (40, 90)  # job 3: USR1 after step 40 (epoch 0), scontrol requeue after step 90 (epoch 1)
+TINY = """\
+seed_everything: 0
+trainer:
+  logger: false
+  max_epochs: 2
+  limit_train_batches: 30
+  limit_val_batches: 0
+  enable_progress_bar: false
+  enable_model_summary: false
+model:
+  class_path: lit_gans.models.VanillaGAN
+  init_args: {z_dim: 8, g_hidden: [16], d_hidden: [16]}
+data:
+  class_path: lit_gans.data.DigitsDataModule
+  init_args: {batch_size: 8}
+samples:
+  every_n_steps: 20
+  num_samples: 16
+"""
+#: the templates' GPU settings replaced by one CPU per task
+CPU = ["--gres=none", "--cpus-per-task=1", "--ntasks-per-node=1", "--time=15"]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    started = start_cluster(tmp_path_factory.mktemp("slurm"), cpus=CPUS)
+    yield started
+    left = started.stop()
+    assert left == [], f"processes of the SLURM cluster still ran after it stopped (now killed): {left}"
+
+
+def submit(cluster: SlurmCluster, folder: Path, template: str, *options: str, fit: tuple[str, ...] = ()) -> str:
+    """``sbatch <options> experiments/slurm/<template> <fit>`` with the tiny config, run folder ``folder/run``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tiny.yaml").write_text(TINY)
+    return cluster.sbatch(*CPU, *options, f"--output={folder}/slurm-%j.out", str(TEMPLATES / template), *fit,
+                          cwd=folder, CONFIG=str(folder / "tiny.yaml"), RUN_DIR=str(folder / "run"),
+                          ACCELERATOR="cpu", PRECISION="32-true", OMP_NUM_THREADS="1",
+                          PYTHONPATH=f"{ROOT}:{TESTS}", PYTHONWARNINGS="ignore")
+
+
+@pytest.fixture(scope="module")
+def jobs(cluster, tmp_path_factory) -> dict[str, tuple[str, Path]]:
+    """The three jobs, submitted together: ``name -> (job id, folder)``."""
+    straight, preempted, ddp = (tmp_path_factory.mktemp(name) for name in ("straight", "preempted", "ddp"))
+    pause = ("--trainer.callbacks+=slurm_job.PauseAt", f"--trainer.callbacks.folder={preempted}",
+             f"--trainer.callbacks.steps={list(STOPS)}")
+    ranks = ("--trainer.callbacks+=slurm_job.SlurmRanks", f"--trainer.callbacks.folder={ddp}",
+             "--trainer.callbacks+=ddp_worker.RankWeights", f"--trainer.callbacks.folder={ddp}",
+             "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "3")
+    two_tasks = ("--nodes=1", "--ntasks-per-node=2")
+    return {"straight": (submit(cluster, straight, "single_node.sbatch"), straight),
+            "preempted": (submit(cluster, preempted, "single_node.sbatch", fit=pause), preempted),
+            "ddp": (submit(cluster, ddp, "multi_node.sbatch", *two_tasks, fit=ranks), ddp)}
+
+
+def job_log(folder: Path, job_id: str) -> str:
+    path = folder / f"slurm-{job_id}.out"
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+def finished(cluster: SlurmCluster, job_id: str, folder: Path) -> dict[str, str]:
+    job = cluster.wait(job_id, timeout=TIMEOUT)
+    assert job["JobState"] == "COMPLETED", (job, job_log(folder, job_id)[-3000:])
+    return job
+
+
+def wait_for_file(cluster: SlurmCluster, path: Path, job_id: str, folder: Path) -> None:
+    deadline = time.time() + TIMEOUT
+    while not path.exists():
+        state = cluster.job(job_id)["JobState"]
+        assert state in ("PENDING", "RUNNING", "REQUEUED", "COMPLETING"), (state, job_log(folder, job_id)[-3000:])
+        assert time.time() < deadline, f"{path.name} not written in {TIMEOUT} s: {job_log(folder, job_id)[-3000:]}"
+        time.sleep(0.2)
+
+
+def release(cluster: SlurmCluster, job_id: str, restarts: int) -> None:
+    """Lets the requeued job start now: slurmctld makes a requeued job wait 120 s (its EligibleTime) first."""
+    deadline = time.time() + TIMEOUT
+    while (job := cluster.job(job_id))["JobState"] != "PENDING" or job["Restarts"] != str(restarts):
+        assert time.time() < deadline, f"job {job_id} not requeued: {job['JobState']}"
+        time.sleep(0.2)
+    cluster.run("scontrol", "update", f"JobId={job_id}", "StartTime=now")
+
+
+def test_slurm_single_node_job_completes(cluster, jobs):
+    job_id, folder = jobs["straight"]
+    job = finished(cluster, job_id, folder)
+    assert job["Restarts"] == "0" and job["ExitCode"] == "0:0"
+    run = folder / "run"
+    ckpt = read_checkpoint(run / "checkpoints" / "last.ckpt")
+    assert ckpt["global_step"] == STEPS
+    assert {"step_0000040.png", "last.png"} <= {p.name for p in (run / "samples").iterdir()}
+
+
+def test_slurm_preempted_job_is_requeued_and_resumes_exactly(cluster, jobs):
+    job_id, folder = jobs["preempted"]
+    run = folder / "run"
+    # 1. USR1, the signal of --signal=SIGUSR1@90 and of SLURM's pre-emption warning: save, then requeue itself
+    wait_for_file(cluster, folder / f"paused_at_{STOPS[0]}", job_id, folder)
+    cluster.run("scancel", "--signal=USR1", job_id)
+    release(cluster, job_id, restarts=1)
+    # 2. back under the same job id, resumed from last.ckpt: requeued by the administrator (SIGTERM) this time
+    wait_for_file(cluster, folder / f"paused_at_{STOPS[1]}", job_id, folder)
+    assert (folder / f"paused_at_{STOPS[1]}").read_text() == "1"  # SLURM_RESTART_COUNT of the run that paused
+    cluster.run("scontrol", "requeue", job_id)
+    release(cluster, job_id, restarts=2)
+    job = finished(cluster, job_id, folder)
+    assert job["Restarts"] == "2"
+
+    log = job_log(folder, job_id)  # --open-mode=append: the three runs in one file
+    assert log.count("stopped by a signal") == 2, log[-3000:]
+    assert f"stopped by a signal at step {STOPS[0]};" in log and f"stopped by a signal at step {STOPS[1]};" in log
+    assert log.count(f"requeued SLURM job {job_id}") == 1  # by the job itself after USR1, not after SIGTERM
+    assert log.count("Restoring states from the checkpoint path") == 2, log[-3000:]
+    assert list(run.glob("hpc_ckpt_*")) == []  # Lightning's own requeue handler did not run
+
+    straight_id, straight = jobs["straight"]
+    finished(cluster, straight_id, straight)
+    expected = read_checkpoint(straight / "run" / "checkpoints" / "last.ckpt")
+    resumed = read_checkpoint(run / "checkpoints" / "last.ckpt")
+    assert resumed["global_step"] == expected["global_step"] == STEPS
+    assert resumed["state_dict"].keys() == expected["state_dict"].keys()
+    assert [k for k, v in expected["state_dict"].items() if not torch.equal(v, resumed["state_dict"][k])] == []
+
+
+def test_slurm_two_tasks_train_ddp_with_ranks_from_slurm(cluster, jobs):
+    job_id, folder = jobs["ddp"]
+    job = finished(cluster, job_id, folder)
+    assert job["NumTasks"] == "2"
+    ranks = [json.loads((folder / f"rank{r}.json").read_text()) for r in (0, 1)]
+    for r, rank in enumerate(ranks):
+        assert rank["environment"] == "SLURMEnvironment" and rank["world_size"] == 2
+        assert rank["global_rank"] == int(rank["SLURM_PROCID"]) == r == rank["local_rank"] == int(rank["SLURM_LOCALID"])
+        assert rank["SLURM_JOB_ID"] == job_id and rank["node_rank"] == 0
+    w0, w1 = (torch.load(folder / f"weights_rank{r}.pt", weights_only=True) for r in (0, 1))
+    assert w0["world_size"] == w1["world_size"] == 2 and w0["g_steps"] == w1["g_steps"] == 3
+    assert [k for k in w0["state"] if not torch.equal(w0["state"][k], w1["state"][k])] == []
+    ckpt = read_checkpoint(folder / "run" / "checkpoints" / "last.ckpt")  # rank 0's, equal to both
+    assert all(torch.equal(ckpt["state_dict"][k], w0["state"][k]) for k in w0["state"])

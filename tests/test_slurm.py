@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import slurm_cluster
 from lit_gans.checkpoints import read_checkpoint
 from slurm_cluster import SlurmCluster, start_cluster
 
@@ -172,3 +173,24 @@ def test_slurm_two_tasks_train_ddp_with_ranks_from_slurm(cluster, jobs):
     assert [k for k in w0["state"] if not torch.equal(w0["state"][k], w1["state"][k])] == []
     ckpt = read_checkpoint(folder / "run" / "checkpoints" / "last.ckpt")  # rank 0's, equal to both
     assert all(torch.equal(ckpt["state_dict"][k], w0["state"][k]) for k in w0["state"])
+
+
+# --- where SLURM is missing or broken: a skip here, a failure that says why in CI ----------------------------------------
+@pytest.mark.parametrize("ci", [True, False], ids=["ci", "elsewhere"])
+def test_slurm_missing_binaries_fail_in_ci_and_skip_elsewhere(tmp_path, monkeypatch, ci):
+    monkeypatch.setattr(slurm_cluster.shutil, "which", lambda name, path=None: None if name == "slurmd" else name)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("LIT_GANS_REQUIRE_SLURM", "1") if ci else monkeypatch.delenv("LIT_GANS_REQUIRE_SLURM", False)
+    with pytest.raises(pytest.fail.Exception if ci else pytest.skip.Exception, match="slurmd not found"):
+        start_cluster(tmp_path)
+
+
+def test_slurm_cluster_that_does_not_start_fails_in_ci_with_the_reason(tmp_path, monkeypatch):
+    if slurm_cluster.missing_binaries():
+        slurm_cluster.unavailable(f"{slurm_cluster.missing_binaries()} not found")
+    monkeypatch.setenv("LIT_GANS_REQUIRE_SLURM", "1")
+    monkeypatch.setattr(slurm_cluster, "slurm_conf", lambda *args: "NoSuchParameter=1\n")
+    with pytest.raises(pytest.fail.Exception, match="slurmctld exited with status") as failure:
+        start_cluster(tmp_path)
+    assert "NoSuchParameter" in str(failure.value)  # the daemon's own words
+    assert SlurmCluster(tmp_path)._left_over(exclude_daemons=False) == []  # munged was stopped

@@ -2,13 +2,13 @@
 their CPU settings (``ACCELERATOR=cpu``: DDP over gloo, one process per task):
 
 1. ``sbatch single_node.sbatch`` runs a tiny GAN to completion (state COMPLETED, ``last.ckpt`` and samples written);
-2. ``sbatch multi_node.sbatch`` with 2 tasks: Lightning takes world size and ranks from SLURM, both ranks end with the
-   same weights;
+2. ``sbatch multi_node.sbatch`` with 2 tasks: Lightning takes world size and ranks from SLURM; USR1 to both tasks
+   stops them after the same batch, the job requeues itself and resumes; both ranks end with the same weights;
 3. the same job as 1 is signalled USR1 (Lightning's requeue signal) at step 40, then requeued by ``scontrol requeue``
    (SIGTERM) at step 90: it saves ``last.ckpt`` each time, comes back under the same job id, resumes, and ends with
    the step count and the weights, bit for bit, of job 1, which ran uninterrupted.
 
-Jobs 1 and 3 are submitted together (the cluster's node offers at least 4 CPUs, see ``CPUS``); the tests skip where
+The three jobs are submitted together (the cluster's node offers 4 CPUs, see ``CPUS``); the tests skip where
 SLURM's binaries are missing, and fail instead in CI (``LIT_GANS_REQUIRE_SLURM``).
 """
 
@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import pytest
 import torch
@@ -28,11 +31,14 @@ from slurm_cluster import SlurmCluster, start_cluster
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 TEMPLATES = ROOT / "experiments" / "slurm"
-#: CPUs the test node offers: jobs 1 and 3 and the 2-task job at once (they wait on imports and signals, not compute)
+#: CPUs the test node offers: the three jobs at once (they wait on imports and signals more than they compute)
 CPUS = 4
 TIMEOUT = 400  # seconds for one job on a loaded 2-core machine (each start imports Lightning: 15-45 s)
 STEPS = 2 * 60  # optimizer steps of the tiny run: 2 epochs of 30 batches, a D and a G step each
-STOPS = (40, 90)  # job 3: USR1 after step 40 (epoch 0), scontrol requeue after step 90 (epoch 1)
+USR1 = ("scancel", "--signal=USR1")  # to every task, as --signal=SIGUSR1@90 and SLURM's pre-emption warning do
+REQUEUE = ("scontrol", "requeue")  # an administrator's requeue (PreemptMode=REQUEUE's too): SIGTERM to every task
+STOPS = {40: USR1, 90: REQUEUE}  # job 3: after step 40 (epoch 0) and after step 90 (epoch 1)
+DDP_STEPS, DDP_STOPS = 40, {20: USR1}  # job 2: 20 batches, USR1 to both tasks after the 10th
 TINY = """\
 seed_everything: 0
 trainer:
@@ -74,19 +80,43 @@ def submit(cluster: SlurmCluster, folder: Path, template: str, *options: str, fi
                           PYTHONPATH=f"{ROOT}:{TESTS}", PYTHONWARNINGS="ignore")
 
 
+@dataclass
+class Job:
+    id: str
+    folder: Path
+    interrupted: Optional[Future] = None  # the thread that signals and requeues the job (see ``interrupt``)
+
+
 @pytest.fixture(scope="module")
-def jobs(cluster, tmp_path_factory) -> dict[str, tuple[str, Path]]:
-    """The three jobs, submitted together: ``name -> (job id, folder)``."""
+def jobs(cluster, tmp_path_factory) -> dict[str, Job]:
+    """The three jobs, submitted together; the two that are interrupted are each driven by a thread."""
     straight, preempted, ddp = (tmp_path_factory.mktemp(name) for name in ("straight", "preempted", "ddp"))
     pause = ("--trainer.callbacks+=slurm_job.PauseAt", f"--trainer.callbacks.folder={preempted}",
              f"--trainer.callbacks.steps={list(STOPS)}")
     ranks = ("--trainer.callbacks+=slurm_job.SlurmRanks", f"--trainer.callbacks.folder={ddp}",
              "--trainer.callbacks+=ddp_worker.RankWeights", f"--trainer.callbacks.folder={ddp}",
-             "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "3")
+             "--trainer.callbacks+=slurm_job.PauseAt", f"--trainer.callbacks.folder={ddp}",
+             f"--trainer.callbacks.steps={list(DDP_STOPS)}", "--trainer.max_epochs", "1",
+             "--trainer.limit_train_batches", str(DDP_STEPS // 2))
     two_tasks = ("--nodes=1", "--ntasks-per-node=2")
-    return {"straight": (submit(cluster, straight, "single_node.sbatch"), straight),
-            "preempted": (submit(cluster, preempted, "single_node.sbatch", fit=pause), preempted),
-            "ddp": (submit(cluster, ddp, "multi_node.sbatch", *two_tasks, fit=ranks), ddp)}
+    submitted = {"straight": Job(submit(cluster, straight, "single_node.sbatch"), straight),
+                 "preempted": Job(submit(cluster, preempted, "single_node.sbatch", fit=pause), preempted),
+                 "ddp": Job(submit(cluster, ddp, "multi_node.sbatch", *two_tasks, fit=ranks), ddp)}
+    pool = ThreadPoolExecutor(max_workers=2)
+    for name, stops in (("preempted", STOPS), ("ddp", DDP_STOPS)):
+        submitted[name].interrupted = pool.submit(interrupt, cluster, submitted[name], stops)
+    yield submitted
+    cluster.run("scancel", *(job.id for job in submitted.values()), check=False)  # ends a thread still waiting
+    pool.shutdown()
+
+
+def interrupt(cluster: SlurmCluster, job: Job, stops: dict[int, tuple[str, ...]]) -> None:
+    """Each time the job pauses after a step of ``stops`` (tests/slurm_job.PauseAt), runs that step's command on it,
+    then lets the requeued job start."""
+    for restarts, (step, command) in enumerate(stops.items(), start=1):
+        wait_for_file(cluster, job.folder / f"paused_at_{step}", job.id, job.folder)
+        cluster.run(*command, job.id)
+        release(cluster, job.id, restarts)
 
 
 def job_log(folder: Path, job_id: str) -> str:
@@ -119,57 +149,55 @@ def release(cluster: SlurmCluster, job_id: str, restarts: int) -> None:
 
 
 def test_slurm_single_node_job_completes(cluster, jobs):
-    job_id, folder = jobs["straight"]
-    job = finished(cluster, job_id, folder)
+    job = finished(cluster, jobs["straight"].id, jobs["straight"].folder)
     assert job["Restarts"] == "0" and job["ExitCode"] == "0:0"
-    run = folder / "run"
+    run = jobs["straight"].folder / "run"
     ckpt = read_checkpoint(run / "checkpoints" / "last.ckpt")
     assert ckpt["global_step"] == STEPS
     assert {"step_0000040.png", "last.png"} <= {p.name for p in (run / "samples").iterdir()}
 
 
 def test_slurm_preempted_job_is_requeued_and_resumes_exactly(cluster, jobs):
-    job_id, folder = jobs["preempted"]
-    run = folder / "run"
-    # 1. USR1, the signal of --signal=SIGUSR1@90 and of SLURM's pre-emption warning: save, then requeue itself
-    wait_for_file(cluster, folder / f"paused_at_{STOPS[0]}", job_id, folder)
-    cluster.run("scancel", "--signal=USR1", job_id)
-    release(cluster, job_id, restarts=1)
-    # 2. back under the same job id, resumed from last.ckpt: requeued by the administrator (SIGTERM) this time
-    wait_for_file(cluster, folder / f"paused_at_{STOPS[1]}", job_id, folder)
-    assert (folder / f"paused_at_{STOPS[1]}").read_text() == "1"  # SLURM_RESTART_COUNT of the run that paused
-    cluster.run("scontrol", "requeue", job_id)
-    release(cluster, job_id, restarts=2)
+    job_id, folder = jobs["preempted"].id, jobs["preempted"].folder
+    jobs["preempted"].interrupted.result()  # USR1 after step 40, scontrol requeue after step 90 (and their releases)
     job = finished(cluster, job_id, folder)
     assert job["Restarts"] == "2"
+    assert [(folder / f"paused_at_{step}").read_text() for step in STOPS] == ["0", "1"]  # SLURM_RESTART_COUNT
 
     log = job_log(folder, job_id)  # --open-mode=append: the three runs in one file
+    first, second = STOPS
     assert log.count("stopped by a signal") == 2, log[-3000:]
-    assert f"stopped by a signal at step {STOPS[0]};" in log and f"stopped by a signal at step {STOPS[1]};" in log
-    assert log.count(f"requeued SLURM job {job_id}") == 1  # by the job itself after USR1, not after SIGTERM
+    assert f"stopped by a signal at step {first};" in log and f"stopped by a signal at step {second};" in log
+    assert log.count(f"requeued SLURM job {job_id}") == 1  # by the job itself after USR1; SLURM did it after SIGTERM
     assert log.count("Restoring states from the checkpoint path") == 2, log[-3000:]
+    run = folder / "run"
     assert list(run.glob("hpc_ckpt_*")) == []  # Lightning's own requeue handler did not run
+    assert sorted(p.name for p in (run / "checkpoints").glob("last*")) == ["last.ckpt"]
 
-    straight_id, straight = jobs["straight"]
-    finished(cluster, straight_id, straight)
-    expected = read_checkpoint(straight / "run" / "checkpoints" / "last.ckpt")
+    finished(cluster, jobs["straight"].id, jobs["straight"].folder)
+    expected = read_checkpoint(jobs["straight"].folder / "run" / "checkpoints" / "last.ckpt")
     resumed = read_checkpoint(run / "checkpoints" / "last.ckpt")
     assert resumed["global_step"] == expected["global_step"] == STEPS
     assert resumed["state_dict"].keys() == expected["state_dict"].keys()
     assert [k for k, v in expected["state_dict"].items() if not torch.equal(v, resumed["state_dict"][k])] == []
 
 
-def test_slurm_two_tasks_train_ddp_with_ranks_from_slurm(cluster, jobs):
-    job_id, folder = jobs["ddp"]
+def test_slurm_two_tasks_train_ddp_with_ranks_from_slurm_and_stop_together(cluster, jobs):
+    job_id, folder = jobs["ddp"].id, jobs["ddp"].folder
+    jobs["ddp"].interrupted.result()  # USR1 to both tasks after step 20
     job = finished(cluster, job_id, folder)
-    assert job["NumTasks"] == "2"
-    ranks = [json.loads((folder / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert job["NumTasks"] == "2" and job["Restarts"] == "1"
+    log = job_log(folder, job_id)
+    (stop,) = DDP_STOPS
+    assert f"stopped by a signal at step {stop};" in log and log.count(f"requeued SLURM job {job_id}") == 1
+    assert "GLOBAL_RANK: 1, MEMBER: 2/2" in log and list((folder / "run").glob("hpc_ckpt_*")) == []
+    ranks = [json.loads((folder / f"rank{r}.json").read_text()) for r in (0, 1)]  # written by the resumed run
     for r, rank in enumerate(ranks):
         assert rank["environment"] == "SLURMEnvironment" and rank["world_size"] == 2
         assert rank["global_rank"] == int(rank["SLURM_PROCID"]) == r == rank["local_rank"] == int(rank["SLURM_LOCALID"])
-        assert rank["SLURM_JOB_ID"] == job_id and rank["node_rank"] == 0
+        assert rank["SLURM_JOB_ID"] == job_id and rank["node_rank"] == 0 and rank["SLURM_RESTART_COUNT"] == "1"
     w0, w1 = (torch.load(folder / f"weights_rank{r}.pt", weights_only=True) for r in (0, 1))
-    assert w0["world_size"] == w1["world_size"] == 2 and w0["g_steps"] == w1["g_steps"] == 3
+    assert w0["world_size"] == w1["world_size"] == 2 and w0["g_steps"] == w1["g_steps"] == DDP_STEPS // 2
     assert [k for k in w0["state"] if not torch.equal(w0["state"][k], w1["state"][k])] == []
     ckpt = read_checkpoint(folder / "run" / "checkpoints" / "last.ckpt")  # rank 0's, equal to both
     assert all(torch.equal(ckpt["state_dict"][k], w0["state"][k]) for k in w0["state"])

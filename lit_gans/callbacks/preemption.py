@@ -9,8 +9,9 @@ callback adds the missing halves:
    Under SLURM with auto-requeue (Lightning's default there), the callback replaces Lightning's own handler of the
    requeue signal: that one writes ``hpc_ckpt_N.ckpt`` from inside the signal handler, wherever the step happens to
    be (between the D and the G update, say; under DDP its save waits at a barrier the other ranks may never reach).
-   Here the signal only sets Lightning's stop flag, which the training loop checks after each batch (under DDP it
-   broadcasts rank 0's flag there, so every rank stops after the same batch), and the job is requeued after 2.
+   Here the handler only notes the signal; at the end of each training batch the processes agree (an all-reduce
+   under DDP: a signal that reached one rank in time stops all of them) and set Lightning's stop flag together, so
+   every rank stops after the same batch; the job is requeued after 2.
 2. On ``SIGTERMException`` during ``fit``, the run's ``last.ckpt`` is written (in the ModelCheckpoint folder, else in
    ``default_root_dir``) with every counter, RNG state and the DataLoader's place in the epoch, so a resumed run
    continues exactly. After the requeue signal, rank 0 then runs ``scontrol requeue $SLURM_JOB_ID``; the requeued
@@ -51,22 +52,29 @@ class Preemption(Callback):
     def __init__(self, sigusr1: bool = True) -> None:
         self.sigusr1 = sigusr1
         self.saved_path: Optional[str] = None
-        self.requeue = False  # the SLURM requeue signal arrived: requeue the job once last.ckpt is written
+        self.slurm_requeue = False  # SLURM with auto-requeue: this callback handles the requeue signal
+        self.signalled = False  # the requeue signal reached this process
+        self.requeue = False  # the processes agreed to stop: requeue the job once last.ckpt is written
 
     # --- 1. SIGUSR1 -> Lightning's SIGTERM handling, or a stop and a requeue under SLURM -----------------------------
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # Lightning installs its handlers just before training starts, and restores the previous ones at teardown.
         env = getattr(trainer._accelerator_connector, "cluster_environment", None)  # what Lightning's connector checks
-        if isinstance(env, SLURMEnvironment) and env.auto_requeue and env.requeue_signal is not None:
-            signal.signal(env.requeue_signal, lambda signum, frame: self._stop_and_requeue(trainer))
+        self.slurm_requeue = isinstance(env, SLURMEnvironment) and env.auto_requeue and env.requeue_signal is not None
+        if self.slurm_requeue:
+            signal.signal(env.requeue_signal, self._note_signal)
         elif self.sigusr1 and hasattr(signal, "SIGUSR1"):
             signal.signal(signal.SIGUSR1, _forward_to_sigterm_handler)
 
-    def _stop_and_requeue(self, trainer: L.Trainer) -> None:
-        # Lightning's SIGTERM handler would also set this flag, but under DDP it broadcasts from inside the handler,
-        # at whatever collective the ranks are in; the loop's own broadcast after each batch is the consistent one.
-        self.requeue = True
-        trainer._signal_connector.received_sigterm = True
+    def _note_signal(self, signum: int, frame: Any) -> None:
+        self.signalled = True
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        # Lightning checks its stop flag right after this hook. Its SIGTERM handler sets the flag too, but under DDP
+        # it broadcasts from inside the handler, in the middle of whatever collective the ranks are in.
+        if self.slurm_requeue and trainer.strategy.reduce_boolean_decision(self.signalled, all=False):
+            self.requeue = True
+            trainer._signal_connector.received_sigterm = True
 
     # --- 2. the checkpoint ----------------------------------------------------------------------------------------------
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:

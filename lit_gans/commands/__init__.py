@@ -21,6 +21,8 @@ _MODULES = {
     "train-classifier": "train_classifier",
     "provenance": "provenance",
     "report": "report",
+    "compress": "compress",
+    "export": "export",
 }
 
 

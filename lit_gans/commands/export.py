@@ -9,6 +9,7 @@ error. TorchScript files carry the latent recipe, so ``lit-gans sample --ckpt FI
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal, Sequence
 
@@ -54,7 +55,12 @@ def main(argv: Sequence[str]) -> None:
         from lit_gans.compress.graph import save_torchscript
 
         run = save_torchscript(graph, example, out, recipe(model, "export (torchscript)", origin))
-    error = max(check_graph(run, graph, graph.example_inputs(model, n, seed=100 + n)) for n in (1, 7))
+    try:
+        error = max(check_graph(run, graph, graph.example_inputs(model, n, seed=100 + n)) for n in (1, 7))
+    except Exception as e:  # the runtime's error for a graph traced with the batch size fixed somewhere inside
+        out.unlink()
+        raise UserError(f"the exported graph does not run at other batch sizes ({type(e).__name__}); {type(model).__name__}'s "
+                        "generator fixes the batch size in its graph (StyleGAN2's modulated convolution groups by batch)") from e
     if not error <= args.tolerance:
         out.unlink()
         raise UserError(f"the exported graph differs from PyTorch by {error:.2e} > --tolerance {args.tolerance}; removed {out}")
@@ -69,9 +75,14 @@ def _export_onnx(graph, example: tuple, out: Path, opset: int) -> None:
         torch.onnx.export(graph, example, str(out), input_names=names, output_names=["images"], opset_version=opset,
                           dynamic_shapes=tuple({0: batch} for _ in example), verbose=False)
     except Exception as e:  # torch.export / onnxscript raise many types
-        first = next((line for line in str(e).splitlines() if "Error" in line or "error" in line), type(e).__name__)
-        raise UserError(f"cannot export this generator to ONNX with a dynamic batch size ({first.strip()[:300]}); "
-                        "use --format torchscript") from e
+        raise UserError(f"cannot export this generator to ONNX with a dynamic batch size ({_summary(e)})") from e
+
+
+def _summary(e: Exception) -> str:
+    """The cause in one line: torch.onnx's "Exception summary" line when there is one (without terminal colours)."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(e).splitlines()]
+    cause = next((line for line in lines if line.startswith("<class")), lines[0] if lines else type(e).__name__)
+    return cause[:300]
 
 
 def _onnx_runner(path: Path):

@@ -15,7 +15,7 @@ References
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -114,3 +114,16 @@ def r1_penalty(real_logits: Tensor, real: Tensor) -> Tensor:
 def cycle_consistency_loss(reconstruction: Tensor, original: Tensor) -> Tensor:
     """||F(G(x)) - x||_1, mean over elements (CycleGAN, Zhu et al. 2017, eq. 2)."""
     return (reconstruction - original).abs().mean()
+
+
+def feature_matching_loss(student_features: Sequence[Tensor], teacher_features: Sequence[Tensor]) -> Tensor:
+    """Mean over layers of the squared difference of intermediate features, each relative to the mean square of the
+    teacher's (layers of any scale weigh alike): the distillation loss of Li et al. 2020, arXiv:2003.08936, eq. 3, on
+    the teacher discriminator's features as in Liu et al. 2021, arXiv:2104.02244.
+
+    >>> t = [torch.ones(2, 3), torch.full((2,), 10.0)]
+    >>> float(feature_matching_loss([torch.zeros(2, 3), torch.full((2,), 10.0)], t))  # (1 + 0) / 2
+    0.5
+    """
+    pairs = list(zip(student_features, teacher_features, strict=True))
+    return torch.stack([F.mse_loss(s, t) / t.square().mean().clamp_min(1e-12) for s, t in pairs]).mean()

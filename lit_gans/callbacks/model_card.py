@@ -96,17 +96,14 @@ def render_card(model, datamodule, metrics: dict[str, float], checkpoints: dict[
         "## Checkpoints",
         *([f"- `{f}` sha256 `{h}`" for f, h in checkpoints.items()] or ["- none saved in this folder"]),
         "",
-        "## Intended use",
-        INTENDED_USE,
-        "",
-        "## Limitations",
-        LIMITATIONS,
-        "",
-        "## Responsible use",
-        RESPONSIBLE_USE,
-        "",
+        *use_sections(),
     ]
     return "\n".join(lines)
+
+
+def use_sections() -> list[str]:
+    """The closing sections of every card: intended use, limitations, responsible use."""
+    return ["## Intended use", INTENDED_USE, "", "## Limitations", LIMITATIONS, "", "## Responsible use", RESPONSIBLE_USE, ""]
 
 
 def paper_of(model) -> str:

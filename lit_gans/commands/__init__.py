@@ -22,6 +22,8 @@ _MODULES = {
     "provenance": "provenance",
     "report": "report",
     "import-weights": "import_weights",
+    "compress": "compress",
+    "export": "export",
 }
 
 

@@ -14,11 +14,12 @@ import torch
 from jsonargparse import ArgumentParser
 
 from lit_gans.commands import UserError
+from lit_gans.commands.parsing import parse_args
 
 
 def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog="lit-gans sample", description=__doc__, exit_on_error=False)
-    p.add_argument("--ckpt", type=str, required=True, help="checkpoint written by lit-gans fit")
+    p.add_argument("--ckpt", type=str, required=True, help="checkpoint written by lit-gans fit or compress, or a TorchScript generator of lit-gans export / compress --method int8")
     p.add_argument("--num", type=int, default=64, help="number of samples")
     p.add_argument("--out", type=str, required=True, help="output file: .png (picture), .pt (tensor) or .txt (decoded token sequences)")
     p.add_argument("--seed", type=Optional[int], default=0, help="seed of the noise (null for a random draw)")
@@ -28,20 +29,17 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: Sequence[str]) -> None:
-    from lit_gans.checkpoints import load_model
+    from lit_gans.compress.graph import load_sampler
     from lit_gans.images import samples_to_picture
     from lit_gans.provenance import save_synthetic_png
 
-    try:
-        args = build_parser().parse_args(list(argv))
-    except Exception as e:  # jsonargparse's ArgumentError: unknown or missing options
-        raise UserError(str(e).splitlines()[0]) from e
+    args = parse_args(build_parser(), argv)
     out = Path(args.out)
     if out.suffix not in (".png", ".pt", ".txt"):
         raise UserError(f"--out must end in .png, .pt or .txt, got {out.name}")
     if args.num < 1:
         raise UserError(f"--num must be >= 1, got {args.num}")
-    model = load_model(args.ckpt)
+    model = load_sampler(args.ckpt)  # a checkpoint, or a TorchScript file of export / compress --method int8
     condition = {} if args.label is None else {"labels": args.label}
     try:
         samples = model.sample(args.num, seed=args.seed, **condition)

@@ -1,0 +1,225 @@
+"""Compressing the digits generators: size, CPU latency and quality of distilled, pruned and int8 generators.
+
+Teachers: the models of ``experiments/dcgan/digits.yaml`` and ``experiments/stylegan2/digits.yaml`` (as
+``lit-gans fit -c`` builds them), trained on all 1,797 digits at 16x16 for ``--budget`` seconds of their own process's
+CPU time (one thread; the two teachers in two worker processes), then saved with ``Trainer.save_checkpoint``. Every
+compressed model is made by the commands a user runs, called in-process: ``lit-gans compress`` (distill at widths
+1/2 and 1/4, prune --amount 0.5, int8) and ``lit-gans export`` (TorchScript for every checkpoint; ONNX checked
+against PyTorch to 1e-4 on random latents).
+
+Each row is then measured on its deployed TorchScript file, one after another in the main process with
+``--threads`` intra-op threads: parameters of the generator, file size (MB), CPU latency per image at batch 1 and 64
+(minimum over ``--repeats`` timed calls after warm-up: the minimum is the least disturbed by a shared machine), and
+FID / precision / recall (k = 3) of ``--n-fake`` samples from the same seed against all real digits, in the feature
+space of the digits classifier of :mod:`lit_gans.metrics.classifier` (seeded; as ``stylegan2_digits.py``).
+StyleGAN2's deployed graphs have the noise inputs off (:mod:`lit_gans.compress.graph`); ``fid_sample`` is the FID of
+``model.sample`` (with the noise) for the checkpoint rows.
+
+    nice -n 10 python experiments/benchmarks/compression.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import lightning as L
+import torch
+from cli_fit import ROOT
+from stylegan2_digits import CONFIGS, SIZE, CPUBudget, model_from_config
+
+from lit_gans.checkpoints import load_model
+from lit_gans.commands import UserError
+from lit_gans.compress.graph import DeployedGenerator
+from lit_gans.compress.student import count_parameters
+from lit_gans.data.digits import DigitsDataModule, load_digits_tensors
+from lit_gans.metrics.classifier import ClassifierFeatures, fit_classifier
+from lit_gans.metrics.scores import FeatureScores
+
+def methods(widths: list[float]) -> dict:
+    """Row name -> (compress method, its options); "teacher" is the trained model itself."""
+    distilled = {f"distill_w{w:g}": ("distill", ["--width", str(w)]) for w in widths}
+    return {"teacher": None, **distilled, "prune_0.5": ("prune", ["--amount", "0.5"]), "int8": ("int8", [])}
+
+
+def train_teacher(name: str, budget: float, seed: int, workdir: Path) -> Path:
+    """The config's model trained for ``budget`` CPU seconds on all the digits; its checkpoint."""
+    L.seed_everything(seed, verbose=False)
+    model, batch_size = model_from_config(name)
+    data = DigitsDataModule(image_size=SIZE, val_fraction=0.0, seed=seed, batch_size=batch_size)
+    trainer = L.Trainer(max_epochs=100_000, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, accelerator="cpu", limit_val_batches=0,
+                        callbacks=[CPUBudget(budget)])
+    trainer.fit(model, data)
+    path = workdir / f"{name}_teacher.ckpt"
+    trainer.save_checkpoint(path)
+    return path
+
+
+def compress_all(name: str, args: argparse.Namespace, workdir: str) -> dict:
+    """One teacher's pipeline in a worker process: train, compress every way, export; the files and the errors."""
+    from lit_gans.cli import main as cli
+
+    torch.set_num_threads(1)
+    work = Path(workdir)
+    start = time.process_time()
+    teacher = train_teacher(name, args.budget, args.seed, work)
+    out = {"teacher_cpu_s": round(time.process_time() - start, 1), "files": {"teacher": str(teacher)}, "errors": {},
+           "cpu_s": {}, "torchscript": {}, "onnx_max_abs": {}}
+    for row, spec in methods(args.widths).items():
+        if spec is None:
+            continue
+        method, options = spec
+        path = work / f"{name}_{row}{'.pt' if method == 'int8' else '.ckpt'}"
+        steps = str(args.steps[name])
+        start = time.process_time()
+        try:
+            cli(["compress", "--ckpt", str(teacher), "--method", method, "--out", str(path), "--steps", steps,
+                 "--progress", "false", "--seed", str(args.seed), *options])
+            out["files"][row] = str(path)
+        except SystemExit as e:  # a UserError: the command's one line is in the worker's stderr
+            out["errors"][row] = f"lit-gans compress --method {method} exited {e.code}"
+        out["cpu_s"][row] = round(time.process_time() - start, 1)
+    for row, path in list(out["files"].items()):
+        if path.endswith(".ckpt"):
+            out["torchscript"][row], out["onnx_max_abs"][row] = export_both(cli, Path(path))
+    return out
+
+
+def export_both(cli, ckpt: Path) -> tuple[str, object]:
+    """TorchScript next to the checkpoint (the file a row is measured on, if it exports), and ONNX checked to 1e-4:
+    (TorchScript status, the largest ONNX difference from PyTorch or the error line)."""
+    from lit_gans.commands.export import _export_onnx, _onnx_runner, check_graph
+    from lit_gans.compress.graph import GeneratorGraph
+
+    try:
+        cli(["export", "--ckpt", str(ckpt), "--format", "torchscript", "--out", str(ckpt.with_suffix(".pt"))])
+        torchscript = "ok"
+    except SystemExit as e:
+        torchscript = f"lit-gans export --format torchscript exited {e.code}"
+    model = load_model(ckpt)
+    graph = GeneratorGraph(model)
+    try:
+        _export_onnx(graph, graph.example_inputs(model), ckpt.with_suffix(".onnx"), opset=18)
+    except UserError as e:
+        return torchscript, str(e)
+    run = _onnx_runner(ckpt.with_suffix(".onnx"))
+    try:
+        return torchscript, max(check_graph(run, graph, graph.example_inputs(model, n, seed=7 + n)) for n in (1, 64))
+    except Exception as e:  # onnxruntime's error for a graph whose batch size is fixed inside
+        return torchscript, f"the ONNX graph does not run at batch sizes 1 and 64: {type(e).__name__}"
+
+
+@torch.no_grad()
+def latency_ms(run, inputs: tuple, repeats: int) -> float:
+    """Milliseconds per image: the fastest of ``repeats`` calls of ``run`` on ``inputs``, over the batch."""
+    for _ in range(3):
+        run(*inputs)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run(*inputs)
+        times.append(time.perf_counter() - start)
+    return 1000.0 * min(times) / inputs[0].shape[0]
+
+
+def scores(backbone: ClassifierFeatures, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
+    metric = FeatureScores(backbone, metrics=("fid", "pr"))
+    metric.update(real, real=True)
+    metric.update(fake, real=False)
+    out = metric.compute()
+    return {k: float(out[k]) for k in ("fid", "precision", "recall")}
+
+
+def measure(name: str, row: str, path: str, backbone, real, args) -> dict:
+    """One row: size, latency and scores of the deployed TorchScript file, or of the PyTorch generator (eager) where
+    the generator does not export with a dynamic batch size."""
+    from lit_gans.compress.graph import GeneratorGraph
+
+    ts_path = Path(path).with_suffix(".pt")
+    ckpt = path if path.endswith(".ckpt") else DeployedGenerator(path).recipe["derived_from"]["checkpoint"]
+    source = load_model(ckpt)
+    graph = GeneratorGraph(source)
+    result = {"model": name, "method": row, "params": count_parameters(graph.net)}
+    if ts_path.is_file():
+        gen = DeployedGenerator(ts_path)
+        run, sample, size, runtime = gen.graph, gen.sample, ts_path.stat().st_size, "torchscript"
+        runtime += " int8" if row == "int8" else ""
+    else:
+        run, sample, runtime = graph, source.sample, "pytorch eager (no dynamic-batch export)"
+        with tempfile.TemporaryDirectory() as tmp:
+            torch.save(graph.state_dict(), Path(tmp) / "g.pt")
+            size = (Path(tmp) / "g.pt").stat().st_size
+    result |= {"mb": round(size / 1e6, 4), "runtime": runtime}
+    for batch in (1, 64):
+        inputs = graph.example_inputs(source, batch, seed=batch)
+        result[f"ms_batch{batch}"] = round(latency_ms(run, inputs, args.repeats), 4)
+    result |= scores(backbone, real, sample(args.n_fake, seed=args.seed))
+    if path.endswith(".ckpt") and runtime == "torchscript":
+        result["fid_sample"] = scores(backbone, real, source.sample(args.n_fake, seed=args.seed))["fid"]
+    return result
+
+
+def goals(rows: list[dict]) -> dict:
+    """The issue's goals, checked on the DCGAN rows."""
+    by = {r["method"]: r for r in rows if r["model"] == "dcgan"}
+    t, q, s = by.get("teacher"), by.get("int8"), by.get("distill_w0.25")
+    out = {}
+    if t and s:
+        out["dcgan_w0.25_fid_ratio"] = s["fid"] / t["fid"]
+        out["dcgan_w0.25_params_ratio"] = s["params"] / t["params"]
+        out["dcgan_w0.25_met"] = out["dcgan_w0.25_fid_ratio"] <= 1.2 and out["dcgan_w0.25_params_ratio"] <= 1 / 8
+    if t and q:
+        out["dcgan_int8_fid_ratio"] = q["fid"] / t["fid"]
+        out["dcgan_int8_speedup_batch1"] = t["ms_batch1"] / q["ms_batch1"]
+        out["dcgan_int8_met"] = out["dcgan_int8_fid_ratio"] <= 1.1 and out["dcgan_int8_speedup_batch1"] > 1.0
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=float, default=150.0, help="CPU seconds of teacher training")
+    parser.add_argument("--dcgan-steps", type=int, default=1000, help="distillation / fine-tuning steps, DCGAN")
+    parser.add_argument("--stylegan2-steps", type=int, default=400, help="distillation / fine-tuning steps, StyleGAN2")
+    parser.add_argument("--widths", type=float, nargs="+", default=[0.5, 0.25, 0.2],
+                        help="student widths (0.2: the widest DCGAN student with at most 1/8 of the parameters)")
+    parser.add_argument("--models", nargs="+", choices=list(CONFIGS), default=["dcgan", "stylegan2"])
+    parser.add_argument("--n-fake", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=1, help="intra-op threads for the latency measurements")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=ROOT / "experiments/results/compression.json")
+    args = parser.parse_args()
+    args.steps = {"dcgan": args.dcgan_steps, "stylegan2": args.stylegan2_steps}
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as workdir:
+        with ProcessPoolExecutor(len(args.models)) as pool:
+            runs = dict(zip(args.models, pool.map(compress_all, args.models, [args] * len(args.models),
+                                                  [workdir] * len(args.models))))
+        torch.set_num_threads(args.threads)
+        x, y = load_digits_tensors(SIZE)
+        backbone = ClassifierFeatures(fit_classifier(x, y, seed=args.seed), SIZE)
+        rows = [measure(name, row, path, backbone, x, args)
+                for name, run in runs.items() for row, path in run["files"].items()]
+    for r in rows:
+        r["onnx_max_abs"] = runs[r["model"]]["onnx_max_abs"].get(r["method"], "n/a (int8: TorchScript only)")
+        r["torchscript_export"] = runs[r["model"]]["torchscript"].get(r["method"], "ok")
+    result = {"rows": rows, "goals": goals(rows), "errors": {m: r["errors"] for m, r in runs.items()},
+              "cpu_s": {m: {"teacher": r["teacher_cpu_s"], **r["cpu_s"]} for m, r in runs.items()},
+              "budget_cpu_s": args.budget, "steps": args.steps, "n_fake": args.n_fake, "threads": args.threads,
+              "seed": args.seed, "configs": {m: CONFIGS[m] for m in args.models},
+              "wall_s": round(time.perf_counter() - start, 1),
+              "command": "nice -n 10 python experiments/benchmarks/compression.py"}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    for r in rows:
+        print(r)
+    print(result["goals"], result["errors"], f"{result['wall_s']} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,51 +1,62 @@
-"""The ``lit-gans`` command.
+"""``lit-gans fit | validate | test | predict``: LightningCLI with the lit_gans links, callbacks and defaults.
 
-``fit``, ``validate``, ``test`` and ``predict`` are LightningCLI's, with the model and data chosen by name
-(``--model DCGAN --data Digits``) or by YAML (``-c experiments/dcgan/digits.yaml``); the data's sample shape and
-class count are linked into the model, so they are written once. The other subcommands (``sample``, ...) are
-small programs in :mod:`lit_gans.commands`, each on a checkpoint.
+The model and data are chosen by name (``--model DCGAN --data Digits``) or by YAML (``-c experiments/dcgan/digits.yaml``);
+the data's sample shape and class count are linked into the model, so they are written once. Beside LightningCLI:
 
-Every error a user can cause (an unknown name or key, a missing file, data the network cannot take) ends the
-command with one line on stderr that says what to fix, and exit status 2.
+- loggers by short name (``--trainer.logger CSVLogger | TensorBoardLogger | WandbLogger | MLFlowLogger``, or
+  ``--trainer.logger+=NAME`` for several), in the run folder (``trainer.default_root_dir``) unless given a ``save_dir``;
+- every run with a logger keeps its scalars in ``<run folder>/metrics.csv`` too (Lightning's CSV logger), the stable
+  form ``lit-gans report`` reads whatever the logger;
+- ``--trainer.accumulate_grad_batches N`` accumulates each player's gradients over N batches
+  (:mod:`lit_gans.accumulation`), which Lightning's Trainer cannot do under manual optimisation;
+- ``predict`` writes its samples (:class:`~lit_gans.callbacks.predictions.PredictionWriter`).
+
+This module imports Lightning; :mod:`lit_gans.cli` imports it only when one of these subcommands runs.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-import re
-import sys
 import warnings
-from typing import NoReturn, Optional, Sequence
+from typing import Any, Sequence
 
 import yaml
-from jsonargparse import ArgumentError
+from jsonargparse import ArgumentError, Namespace
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.loggers import CSVLogger, Logger, MLFlowLogger, TensorBoardLogger
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from lit_gans.callbacks.model_card import ModelCard
+from lit_gans.callbacks.performance import ClipGradNorm
+from lit_gans.callbacks.predictions import PredictionWriter
 from lit_gans.callbacks.preemption import Preemption
 from lit_gans.callbacks.samples import SampleGrid
 from lit_gans.callbacks.throughput import Throughput
-from lit_gans.commands import COMMANDS, UserError
+from lit_gans.cli import condense
+from lit_gans.commands import UserError
 from lit_gans.config_checks import check_fit_config
 from lit_gans.data import DATAMODULES, GANDataModule
 from lit_gans.loggers import WandbLogger
 from lit_gans.models import MODELS, GANModule
 
 LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
+#: ``save_dir`` given by a logger's short name: replaced by ``trainer.default_root_dir`` once the config is read
+RUN_FOLDER = "<default_root_dir>"
 
 
-def _condense(message: str) -> str:
-    """The informative part of a nested, multi-line jsonargparse message, as one line."""
-    noise = ("Subtypes:", "Errors:", "Given value", "Does not validate", "Expected a <class 'NoneType'>", "Problem with")
-    useful = [ln.strip().lstrip("- ").strip() for ln in str(message).splitlines()]
-    useful = [ln for ln in useful if ln and not ln.startswith(noise)] or [str(message).strip()]
-    head, tail = useful[0], re.sub(r"^[\w.]+\.\w+(Error|Exception): ", "", useful[-1])  # a DataLoader worker's re-raise
-    return f"{head} {tail}" if head.startswith("Parser key") and tail != head else tail
+def _drop_advertisements(record: logging.LogRecord) -> bool:
+    """Lightning's "Tip: try installing litlogger / litmodels" lines are third-party advertisements."""
+    return not str(record.msg).lstrip().startswith("\N{ELECTRIC LIGHT BULB} Tip:")
+
+
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_drop_advertisements)
 
 
 class GANCLI(LightningCLI):
-    """LightningCLI with the lit_gans links, forced callbacks and one-line errors."""
+    """LightningCLI with the lit_gans links, forced callbacks, loggers in the run folder and the Trainer flags that
+    manual optimisation needs done another way (accumulation, gradient clipping)."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         # The data decides the shape of a sample and the number of classes; the model takes them from it.
@@ -58,12 +69,35 @@ class GANCLI(LightningCLI):
         parser.add_lightning_class_args(ModelCard, "model_card")
         parser.add_lightning_class_args(Throughput, "throughput")  # time/elapsed_s, time/images: for lit-gans report
         parser.add_lightning_class_args(Preemption, "preemption")
+        parser.add_lightning_class_args(PredictionWriter, "predictions")
+
+    def before_instantiate_classes(self) -> None:
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        for logger in _logger_configs(config.trainer.logger):  # a short name's save_dir: the run folder
+            if logger.get("init_args") is not None and logger.init_args.get("save_dir") == RUN_FOLDER:
+                logger.init_args.save_dir = config.trainer.default_root_dir
 
     def instantiate_classes(self) -> None:
         super().instantiate_classes()
+        self._describe_wandb_runs()
+        folder = run_folder(self.trainer)
+        if folder is not None:
+            if not any(isinstance(lg, CSVLogger) for lg in self.trainer.loggers):  # the scalars lit-gans report reads
+                self.trainer.loggers = [*self.trainer.loggers, CSVLogger(folder, name="", version="")]
+            for callback in self.trainer.checkpoint_callbacks:  # in the run folder, whatever the loggers
+                callback.dirpath = callback.dirpath or os.path.join(folder, "checkpoints")
+        manual_optimization_flags(self.trainer, self.model)
+        if self.trainer.fast_dev_run:  # a smoke test leaves no checkpoint (Lightning's save_last still writes one)
+            for callback in self.trainer.callbacks:
+                if isinstance(callback, ModelCheckpoint):
+                    callback.save_last = False
+                elif isinstance(callback, ModelCard):
+                    callback.enabled = False
+
+    def _describe_wandb_runs(self) -> None:
         # W&B runs (lit_gans.loggers.WandbLogger) carry the variant, the dataset and the whole resolved config, so
         # that a dashboard can group and compare them; they must be told before their run starts.
-        describers = [lg for lg in self.trainer.loggers if hasattr(lg, "describe_run")]
+        describers = [lg for lg in self.trainer.loggers if isinstance(lg, WandbLogger)]
         if describers:
             config = yaml.safe_load(self.parser.dump(self.config, skip_none=False))
             config = config.get(self.subcommand, config) if self.subcommand else config
@@ -71,9 +105,6 @@ class GANCLI(LightningCLI):
             variant, dataset = (names.get(type(x), type(x).__name__) for x in (self.model, self.datamodule))
             for logger in describers:
                 logger.describe_run(variant, dataset, config, self.trainer.default_root_dir)
-            if self.trainer.loggers[0] in describers:  # checkpoints in the run folder, as with CSV and TensorBoard
-                for callback in self.trainer.checkpoint_callbacks:
-                    callback.dirpath = callback.dirpath or os.path.join(self.trainer.loggers[0].save_dir, "checkpoints")
 
     def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
         super().parse_arguments(parser, args)
@@ -83,23 +114,57 @@ class GANCLI(LightningCLI):
             check_fit_config(self.config.fit)
 
 
+def _logger_configs(value: Any) -> list[Namespace]:
+    """The logger entries (class_path, init_args) of ``trainer.logger``: one, a list, or none (bool, None)."""
+    return [lg for lg in (value if isinstance(value, list) else [value]) if isinstance(lg, Namespace)]
+
+
+def run_folder(trainer) -> str | None:
+    """The folder of a run, as ``trainer.log_dir`` finds it (without its broadcast, which needs the processes to be
+    started): the first logger's ``log_dir`` (CSV, TensorBoard) or ``save_dir`` (W&B, MLflow); None without a real
+    logger (none, or a fast dev run's stand-in)."""
+    if not trainer.loggers or trainer.fast_dev_run:
+        return None
+    first = trainer.loggers[0]
+    return first.log_dir if isinstance(first, (CSVLogger, TensorBoardLogger)) else first.save_dir
+
+
+def manual_optimization_flags(trainer, model: GANModule) -> None:
+    """Trainer flags that Lightning refuses under manual optimisation, done the model's way:
+    ``accumulate_grad_batches`` by the model's accumulation, ``gradient_clip_val`` (norm) by ClipGradNorm."""
+    if model.automatic_optimization:
+        return
+    if trainer.accumulate_grad_batches != 1:
+        model.accumulate_grad_batches, trainer.accumulate_grad_batches = trainer.accumulate_grad_batches, 1
+    if trainer.gradient_clip_val:
+        if trainer.gradient_clip_algorithm not in (None, "norm"):
+            raise UserError("trainer.gradient_clip_algorithm=value is not supported with a GAN's manual optimisation;"
+                            " use the default norm (lit_gans.callbacks.performance.ClipGradNorm)")
+        trainer.callbacks.append(ClipGradNorm(float(trainer.gradient_clip_val)))
+        trainer.gradient_clip_val = None
+
+
 def _expand_short_names(argv: Sequence[str]) -> list[str]:
-    """``--model DCGAN`` / ``--data Digits`` to the full class paths jsonargparse resolves; ``--trainer.logger
-    WandbLogger`` to lit_gans' W&B logger (which goes offline by itself), a name Lightning's own class shares."""
+    """``--model DCGAN`` / ``--data Digits`` to the full class paths jsonargparse resolves; ``--trainer.logger NAME``
+    (or ``--trainer.logger+=NAME``) to a logger class, lit_gans' own for ``WandbLogger`` (which goes offline by
+    itself), with ``save_dir`` the run folder unless the user gives one after it."""
     out = []
     for i, arg in enumerate(argv):
         key, eq, value = arg.partition("=")
-        if eq and key in _SHORT_NAMES:
-            arg = f"{key}={_resolve(key, value)}"
-        elif i > 0 and argv[i - 1] in _SHORT_NAMES and not eq:
-            arg = _resolve(argv[i - 1], arg)
-        out.append(arg)
+        option, value = (key, value) if eq else (argv[i - 1] if i > 0 else "", arg)
+        if option not in _SHORT_NAMES:
+            out.append(arg)
+            continue
+        path = _resolve(option, value)
+        out.append(f"{key}={path}" if eq else path)
+        if option.startswith("--trainer.logger") and value in _RUN_FOLDER_LOGGERS:
+            out.append(f"--trainer.logger.save_dir={RUN_FOLDER}")
     return out
 
 
 def _resolve(option: str, value: str) -> str:
     """A registry name to its class path; dotted paths, config files and ``.init_arg`` forms pass through, and so do
-    other names where the registry only adds aliases (``--trainer.logger false``, ``CSVLogger``)."""
+    other names where the registry only adds aliases (``--trainer.logger false``)."""
     registry, complete = _SHORT_NAMES[option]
     if value in registry:
         cls = registry[value]
@@ -109,52 +174,37 @@ def _resolve(option: str, value: str) -> str:
     raise UserError(f"unknown {option.lstrip('-')} {value!r}; choose one of {', '.join(registry)}")
 
 
+#: loggers by short name; those that take a save_dir get the run folder
+_LOGGERS: dict[str, type[Logger]] = {"WandbLogger": WandbLogger, "CSVLogger": CSVLogger,
+                                     "TensorBoardLogger": TensorBoardLogger, "MLFlowLogger": MLFlowLogger}
+_RUN_FOLDER_LOGGERS = ("CSVLogger", "TensorBoardLogger", "MLFlowLogger")
 #: option -> (names it takes, whether those are all it takes)
 _SHORT_NAMES: dict[str, tuple[dict[str, type], bool]] = {
     "--model": (MODELS, True),
     "--data": (DATAMODULES, True),
-    "--trainer.logger": ({"WandbLogger": WandbLogger}, False),
+    "--trainer.logger": (_LOGGERS, False),
+    "--trainer.logger+": (_LOGGERS, False),
 }
 
 
 def run_lightning(argv: Sequence[str]) -> None:
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
-    # jsonargparse raises instead of printing the whole usage; main() turns the error into one line.
+    # jsonargparse raises instead of printing the whole usage; it becomes one line
     no_exit = {"exit_on_error": False}
-    GANCLI(
-        GANModule,
-        GANDataModule,
-        subclass_mode_model=True,
-        subclass_mode_data=True,
-        args=_expand_short_names(argv),
-        auto_configure_optimizers=False,
-        save_config_kwargs={"overwrite": True},
-        trainer_defaults={"default_root_dir": "runs", "plugins": [{"class_path": "lit_gans.checkpoint_io.AtomicCheckpointIO"}]},
-        parser_kwargs={**no_exit, **{cmd: no_exit for cmd in LIGHTNING_SUBCOMMANDS}},
-    )
-
-
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] in COMMANDS:
-            COMMANDS[argv[0]](argv[1:])
-        else:
-            run_lightning(argv)
-    except UserError as e:
-        _fail(str(e))
+        GANCLI(
+            GANModule,
+            GANDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            args=_expand_short_names(argv),
+            auto_configure_optimizers=False,
+            save_config_kwargs={"overwrite": True},
+            trainer_defaults={"default_root_dir": "runs",
+                              "plugins": [{"class_path": "lit_gans.checkpoint_io.AtomicCheckpointIO"}]},
+            parser_kwargs={**no_exit, **{cmd: no_exit for cmd in LIGHTNING_SUBCOMMANDS}},
+        )
     except ArgumentError as e:
-        _fail(_condense(str(e)))
-    except (ValueError, FileNotFoundError, NotADirectoryError, FloatingPointError) as e:  # building or training (NaN)
-        if os.environ.get("LIT_GANS_DEBUG"):
-            raise
-        _fail(_condense(str(e)))
-
-
-def _fail(message: str) -> NoReturn:
-    print(f"lit-gans: error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-if __name__ == "__main__":
-    main()
+        raise UserError(condense(str(e))) from e
+    except MisconfigurationException as e:  # Lightning's word on a flag that cannot work: one line
+        raise UserError(" ".join(str(e).split())) from e

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from pathlib import Path
 from typing import Any, Sequence
 
 import yaml
@@ -77,6 +78,11 @@ class GANCLI(LightningCLI):
             if logger.get("init_args") is not None and logger.init_args.get("save_dir") == RUN_FOLDER:
                 logger.init_args.save_dir = config.trainer.default_root_dir
 
+    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list) -> Any:
+        if config.get("enable_checkpointing") is False:  # the forced --checkpoint callback would be refused
+            callbacks = [c for c in callbacks if not isinstance(c, ModelCheckpoint)]
+        return super()._instantiate_trainer(config, callbacks)
+
     def instantiate_classes(self) -> None:
         super().instantiate_classes()
         self._describe_wandb_runs()
@@ -108,10 +114,27 @@ class GANCLI(LightningCLI):
 
     def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
         super().parse_arguments(parser, args)
+        subcommand = self.config.get("subcommand")
+        if subcommand is not None:
+            resolve_last_checkpoint(self.config[subcommand])
         # sizes, learning rates, and --ckpt_path (another variant's, a newer or an unreadable checkpoint), each in one
         # line before LightningCLI reads the checkpoint's hyper-parameters into the model's config; continue its W&B run
         if self.config.get("subcommand") == "fit":
             check_fit_config(self.config.fit)
+
+
+def resolve_last_checkpoint(config: Namespace) -> None:
+    """``--ckpt_path last`` without ``--checkpoint.dirpath``: each run has a folder of its own, so Lightning (which
+    looks in this run's new folder) would start from scratch; take the newest ``last.ckpt`` of earlier runs under
+    ``trainer.default_root_dir`` instead, or say that there is none."""
+    if config.get("ckpt_path") != "last" or config.get("checkpoint.dirpath"):
+        return
+    root = Path(config.trainer.default_root_dir or ".")
+    found = sorted(root.rglob("last.ckpt"), key=lambda p: p.stat().st_mtime) if root.is_dir() else []
+    if not found:
+        raise UserError(f"--ckpt_path last: no last.ckpt under {root}; give a checkpoint file, or the folder with "
+                        "--checkpoint.dirpath")
+    config.ckpt_path = str(found[-1])
 
 
 def _logger_configs(value: Any) -> list[Namespace]:
@@ -189,6 +212,8 @@ _SHORT_NAMES: dict[str, tuple[dict[str, type], bool]] = {
 
 def run_lightning(argv: Sequence[str]) -> None:
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+    # metrics.csv joins a run folder that the first logger made: nothing of that logger's is deleted
+    warnings.filterwarnings("ignore", message="Experiment logs directory .* exists and is not empty")
     # jsonargparse raises instead of printing the whole usage; it becomes one line
     no_exit = {"exit_on_error": False}
     try:

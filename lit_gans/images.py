@@ -13,12 +13,24 @@ from torch import Tensor
 from torchvision.utils import make_grid
 
 
-def image_grid(images: Tensor, nrow: Optional[int] = None) -> Image.Image:
-    """(N, C, H, W) images in [-1, 1] -> one RGB/grey grid picture, ``nrow`` images a row (default ~sqrt(N))."""
+def image_grid(images: Tensor, nrow: Optional[int] = None, min_size: int = 0) -> Image.Image:
+    """(N, C, H, W) images in [-1, 1] -> one RGB/grey grid picture, ``nrow`` images a row (default ~sqrt(N)),
+    enlarged to at least ``min_size`` pixels across (:func:`enlarge`; 0: the images' own size)."""
     nrow = nrow or max(1, math.isqrt(images.shape[0] - 1) + 1)
     grid = make_grid(images.detach().float().cpu().clamp(-1, 1), nrow=nrow, padding=1, normalize=True, value_range=(-1, 1))
     array = grid.mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
-    return Image.fromarray(array[..., 0] if images.shape[1] == 1 else array[..., :3])
+    return enlarge(Image.fromarray(array[..., 0] if images.shape[1] == 1 else array[..., :3]), min_size)
+
+
+def enlarge(picture: Image.Image, min_size: int) -> Image.Image:
+    """The picture scaled up by the smallest whole factor that makes it at least ``min_size`` pixels wide, each pixel
+    a block of equal pixels (nearest neighbour: no blur, the samples' pixels as they are).
+
+    >>> enlarge(Image.new("L", (182, 100)), 512).size, enlarge(Image.new("L", (600, 10)), 512).size
+    ((546, 300), (600, 10))
+    """
+    factor = max(1, math.ceil(min_size / picture.width)) if min_size > 0 else 1
+    return picture if factor == 1 else picture.resize((picture.width * factor, picture.height * factor), Image.NEAREST)
 
 
 def scatter_plot(points: Tensor, reference: Optional[Tensor] = None, size: int = 400, margin: float = 0.1) -> Image.Image:
@@ -44,10 +56,11 @@ def scatter_plot(points: Tensor, reference: Optional[Tensor] = None, size: int =
     return img
 
 
-def samples_to_picture(samples: Tensor, reference: Optional[Tensor] = None, nrow: Optional[int] = None) -> Image.Image:
-    """A grid for images (N, C, H, W), a scatter plot for 2D points (N, 2)."""
+def samples_to_picture(samples: Tensor, reference: Optional[Tensor] = None, nrow: Optional[int] = None,
+                       min_size: int = 0) -> Image.Image:
+    """A grid for images (N, C, H, W), at least ``min_size`` pixels across; a scatter plot for 2D points (N, 2)."""
     if samples.dim() == 4:
-        return image_grid(samples, nrow)
+        return image_grid(samples, nrow, min_size)
     if samples.dim() == 2 and samples.shape[1] == 2:
         return scatter_plot(samples, reference)
     raise ValueError(f"cannot draw samples of shape {tuple(samples.shape)}: expected (N, C, H, W) or (N, 2)")

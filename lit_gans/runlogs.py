@@ -1,11 +1,19 @@
-"""Reading a finished run's scalars back from its local log files: W&B offline runs, TensorBoard event files and
-Lightning's CSV ``metrics.csv`` — what ``lit-gans report`` compares, with no dashboard and no network.
+"""Reading a finished run's scalars back from its local log files: Lightning's CSV ``metrics.csv``, TensorBoard event
+files and W&B offline runs — what ``lit-gans report`` compares, with no dashboard and no network.
 
+``lit-gans fit`` keeps ``metrics.csv`` in the run folder beside whatever logger the run has (W&B, TensorBoard,
+MLflow), so that is what is read when it is there: a plain, documented format that no logger upgrade changes. The
+other readers are for runs made without it (runs of earlier lit_gans versions, Python runs with one logger):
+
+- CSV: ``metrics.csv`` (one row per logging step, empty cells for metrics not logged then), ``hparams.yaml`` and
+  LightningCLI's ``config.yaml`` (``model``, ``data``, ``trainer`` as run).
 - W&B: ``run-<id>.wandb`` is a LevelDB-style log (a 7-byte file header, 32 KiB blocks, records of crc32, length and
   type) of W&B's protobuf ``Record`` messages; wandb has no public reader for it, so :func:`wandb_records` walks it.
   History rows give the metrics at ``trainer/global_step``, the run record the config, group and tags.
+  This format is wandb's own and not promised stable; the reader is tested with the wandb version installed
+  (``tests/test_report.py``: it reads the same numbers as the run's ``metrics.csv``); a file it cannot parse ends
+  the report with one line naming the installed wandb version.
 - TensorBoard: tensorboard's ``EventAccumulator`` (the ``tensorboard`` package).
-- CSV: ``metrics.csv`` (one row per logging step, empty cells for metrics not logged then) and ``hparams.yaml``.
 """
 
 from __future__ import annotations
@@ -20,8 +28,8 @@ from typing import Any, Iterator
 
 import yaml
 
-#: what each kind of run leaves, most informative first: the first kind found in a folder is read
-LOG_FILES = {"wandb": "run-*.wandb", "tensorboard": "events.out.tfevents.*", "csv": "metrics.csv"}
+#: what each kind of run leaves, the stable form first: the first kind found in a folder is read
+LOG_FILES = {"csv": "metrics.csv", "tensorboard": "events.out.tfevents.*", "wandb": "run-*.wandb"}
 #: columns that are bookkeeping, not metrics
 _NOT_METRICS = {"trainer/global_step", "global_step", "step", "epoch", "_step", "_runtime", "_timestamp", "hp_metric"}
 
@@ -47,7 +55,7 @@ class RunLog:
 
 
 def read_run(path: str | Path) -> RunLog:
-    """The run whose logs are in ``path`` (searched recursively: W&B first, then TensorBoard, then CSV)."""
+    """The run whose logs are in ``path`` (searched recursively: CSV first, then TensorBoard, then W&B)."""
     path = Path(path)
     if not path.is_dir():
         raise RunLogError(f"{path} is not a folder; give the folder of a run (e.g. runs/x/lightning_logs/version_0)")
@@ -94,9 +102,16 @@ def wandb_history(run_file: Path) -> list[dict[str, Any]]:
 
 
 def _read_wandb(path: Path, files: list[Path]) -> RunLog:
+    try:
+        records = list(wandb_records(files[0]))
+    except Exception as e:  # protobuf's DecodeError, a moved module: a wandb whose format this reader does not know
+        from importlib.metadata import version
+
+        raise RunLogError(f"{files[0]} cannot be read with wandb {version('wandb')} ({type(e).__name__}); runs "
+                          "written with metrics.csv beside them do not need wandb to be read") from e
     run = RunLog(path, "wandb")
     times: list[float] = []
-    for record in wandb_records(files[0]):
+    for record in records:
         kind = record.WhichOneof("record_type")
         if kind in ("run", "config"):  # the config given to wandb.init, then updates (the hyper-parameters)
             items = record.run.config.update if kind == "run" else record.config.update
@@ -142,7 +157,7 @@ def _read_csv(path: Path, files: list[Path]) -> RunLog:
             for name, cell in row.items():
                 if cell not in ("", None):
                     run.add(name, step, float(cell))
-    run.config = _hparams(files[0].parent)
+    run.config = _hparams(files[0].parent) | _hparams(files[0].parent, "config.yaml")
     return run
 
 
@@ -157,9 +172,10 @@ _HparamsLoader.add_multi_constructor(
 )
 
 
-def _hparams(folder: Path) -> dict[str, Any]:
-    """The ``hparams.yaml`` Lightning writes beside CSV and TensorBoard logs ({} if absent or unreadable)."""
-    file = folder / "hparams.yaml"
+def _hparams(folder: Path, name: str = "hparams.yaml") -> dict[str, Any]:
+    """The ``hparams.yaml`` Lightning writes beside CSV and TensorBoard logs, or another YAML file of the run folder
+    ({} if absent or unreadable)."""
+    file = folder / name
     try:
         return (yaml.load(file.read_text(), Loader=_HparamsLoader) or {}) if file.is_file() else {}
     except yaml.YAMLError:

@@ -61,7 +61,10 @@ def test_sample_writes_a_tensor_and_a_grid(trained, tmp_path):
     assert run_cli(["sample", "--ckpt", str(ckpt), "--num", "9", "--out", str(tmp_path / "g.png")], tmp_path) == 0
     from PIL import Image
 
-    assert Image.open(tmp_path / "g.png").size == (3 * 9 + 1, 3 * 9 + 1)  # 3x3 grid of 8px images, 1px padding
+    assert Image.open(tmp_path / "g.png").size == (19 * 28, 19 * 28)  # 3x3 grid of 8px images, 1px padding: 28px
+    native = ["--num", "9", "--min_size", "0", "--out", str(tmp_path / "n.png")]  # enlarged 19x to >= 512 by default
+    assert run_cli(["sample", "--ckpt", str(ckpt), *native], tmp_path) == 0
+    assert Image.open(tmp_path / "n.png").size == (3 * 9 + 1, 3 * 9 + 1)
     again = tmp_path / "again.pt"
     run_cli(["sample", "--ckpt", str(ckpt), "--num", "5", "--out", str(again)], tmp_path)
     assert torch.equal(torch.load(again), samples)  # seeded by default

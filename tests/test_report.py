@@ -153,12 +153,25 @@ def test_shipped_config_logs_to_wandb_offline_and_report_reads_it(tmp_path, monk
     assert (run_dir / "checkpoints" / "last.ckpt").is_file() and (run_dir / "samples" / "last.png").is_file()
     offline = list((run_dir / "wandb").glob("offline-run-*"))
     assert len(offline) == 1  # one run, offline
-    record = next(r.run for r in wandb_records(next(offline[0].glob("run-*.wandb"))) if r.WhichOneof("record_type") == "run")
+    wandb_file = next(offline[0].glob("run-*.wandb"))
+    record = next(r.run for r in wandb_records(wandb_file) if r.WhichOneof("record_type") == "run")
     assert record.run_group == "DCGAN" and list(record.tags) == ["DCGAN", "Digits"]
+    # the report reads the metrics.csv kept beside the W&B run: the stable form
     run = read_run(run_dir)
-    assert run.source == "wandb" and run.config["model"]["class_path"] == "lit_gans.models.DCGAN"
+    assert run.source == "csv" and run.config["model"]["class_path"] == "lit_gans.models.DCGAN"
     assert run.config["data"]["init_args"]["image_size"] == 8 and run.config["z_dim"] == 4
     assert [s for s, _ in run.scalars["train/d_loss"]] == [0, 1] and run.scalars["time/images"][-1][1] == 128.0
     capsys.readouterr()
     report.main([str(run_dir), "--no-plots", "--out", str(tmp_path / "r.md")])
-    assert re.search(r"\| 1 \| `.*version_0` \| wandb \| DCGAN, Digits \| 1 \| [0-9.]+ \| 128 \|", capsys.readouterr().out)
+    assert re.search(r"\| 1 \| `.*version_0` \| csv \|  \| 1 \| [0-9.]+ \| 128 \|", capsys.readouterr().out)
+    # a run written before (W&B alone) is read from the .wandb file, with wandb's version: the same numbers
+    (run_dir / "metrics.csv").unlink()
+    old = read_run(run_dir)
+    assert old.source == "wandb" and old.tags == ["DCGAN", "Digits"] and old.config["z_dim"] == 4
+    for name in ("train/d_loss", "train/g_loss", "time/images"):
+        assert [s for s, _ in old.scalars[name]] == [s for s, _ in run.scalars[name]]
+        assert max(abs(a - b) for (_, a), (_, b) in zip(old.scalars[name], run.scalars[name])) < 1e-5
+    wandb_file.write_bytes(wandb_file.read_bytes()[:7] + b"\x00\x00\x00\x00\x05\x00\x01garbage" + b"\x00" * 64)
+    with pytest.raises(SystemExit):
+        main(["report", str(run_dir), "--no-plots", "--out", str(tmp_path / "r2.md")])
+    assert f"cannot be read with wandb {wandb.__version__}" in capsys.readouterr().err

@@ -35,6 +35,9 @@ class SampleGrid(L.Callback):
     same endpoints (a column is one z under every label). ``interpolation``: ``slerp``, ``lerp`` or ``auto`` (lerp
     for a uniform prior, slerp otherwise). ``interpolation_rows=0`` switches the strip off.
 
+    Image grids are enlarged (nearest neighbour, whole factors) to at least ``min_size`` pixels across, so that
+    small images can be seen; ``min_size=0`` keeps the images' own size.
+
     Files: ``<run dir>/samples/step_<g steps>.png``, ``samples/last.png``, and ``interpolation_step_<g steps>.png``,
     ``interpolation_last.png``; logger keys ``samples`` and ``interpolation``.
     """
@@ -47,14 +50,18 @@ class SampleGrid(L.Callback):
         interpolation_rows: int = 4,
         interpolation_steps: int = 8,
         interpolation: Interpolation = "auto",
+        min_size: int = 512,
     ) -> None:
         if interpolation_rows < 0 or interpolation_steps < 2:
             raise ValueError(f"need interpolation_rows >= 0 and interpolation_steps >= 2, got {interpolation_rows}, "
                              f"{interpolation_steps}")
+        if min_size < 0:
+            raise ValueError(f"min_size must be >= 0 (0: the images' own size), got {min_size}")
         if interpolation not in ("auto", "slerp", "lerp"):
             raise ValueError(f"interpolation must be 'auto', 'slerp' or 'lerp', got {interpolation!r}")
         self.every_n_steps, self.num_samples, self.seed = every_n_steps, num_samples, seed
         self.interpolation_rows, self.interpolation_steps, self.interpolation = interpolation_rows, interpolation_steps, interpolation
+        self.min_size = min_size
         self._last_written: Optional[int] = None
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module, outputs, batch, batch_idx: int) -> None:
@@ -102,9 +109,10 @@ class SampleGrid(L.Callback):
             return _save_text(trainer, pl_module, samples, g_steps, folder)
         reference = getattr(trainer.datamodule, "means", None) if trainer.datamodule is not None else None
         name = type(pl_module).__name__
-        pictures = {"samples": (samples_to_picture(samples, reference), "", f"synthetic samples of {name}")}
+        pictures = {"samples": (samples_to_picture(samples, reference, min_size=self.min_size), "",
+                                f"synthetic samples of {name}")}
         if strip is not None:
-            pictures["interpolation"] = (image_grid(strip, nrow=self.interpolation_steps), "interpolation_",
+            pictures["interpolation"] = (image_grid(strip, self.interpolation_steps, self.min_size), "interpolation_",
                                          f"latent interpolation of {name} (rows z0 -> z1)")
         provenance = image_metadata(pl_module)  # hashes the weights: once for all the pictures of this step
         for key, (picture, prefix, description) in pictures.items():

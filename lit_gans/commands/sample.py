@@ -2,7 +2,9 @@
 
 ``.png`` writes a picture (a grid of images, or a scatter plot of 2D points), ``.pt`` the tensor itself (images in
 [-1, 1] of shape (N, C, H, W), points (N, D), token ids (N, T)). Token sequences (SeqGAN) also go to ``.txt``, one
-decoded sequence a line, and the first few are printed. ``--label`` picks the class of a conditional model.
+decoded sequence a line, and the first few are printed. ``--label`` picks the class of a conditional model. A grid
+of images is enlarged (nearest neighbour) to at least ``--min_size`` pixels across; ``--min_size 0`` keeps the
+images' own size.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional, Sequence
 
-import torch
 from jsonargparse import ArgumentParser
 
 from lit_gans.commands import UserError
@@ -25,15 +26,18 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--seed", type=Optional[int], default=0, help="seed of the noise (null for a random draw)")
     p.add_argument("--label", type=Optional[int], default=None, help="class, for conditional models")
     p.add_argument("--nrow", type=Optional[int], default=None, help="images per row of the grid")
+    p.add_argument("--min_size", type=int, default=512, help="least width of a grid in pixels (0: the images' size)")
     return p
 
 
 def main(argv: Sequence[str]) -> None:
+    args = parse_args(build_parser(), argv)
+    import torch  # after parsing, so that --help needs neither torch nor Lightning
+
     from lit_gans.compress.graph import load_sampler
     from lit_gans.images import samples_to_picture
     from lit_gans.provenance import save_synthetic_png
 
-    args = parse_args(build_parser(), argv)
     out = Path(args.out)
     if out.suffix not in (".png", ".pt", ".txt"):
         raise UserError(f"--out must end in .png, .pt or .txt, got {out.name}")
@@ -53,11 +57,13 @@ def main(argv: Sequence[str]) -> None:
     if out.suffix == ".pt":
         torch.save(samples.cpu(), out)
     else:
-        save_synthetic_png(samples_to_picture(samples, nrow=args.nrow), out, model, checkpoint=args.ckpt)
+        save_synthetic_png(samples_to_picture(samples, nrow=args.nrow, min_size=args.min_size), out, model, checkpoint=args.ckpt)
     print(f"wrote {args.num} samples to {out}")
 
 
-def _write_sequences(model, tokens: torch.Tensor, out: Path) -> None:
+def _write_sequences(model, tokens: "torch.Tensor", out: Path) -> None:
+    import torch
+
     if out.suffix == ".png":
         raise UserError(f"{type(model).__name__} makes token sequences: use --out with .txt or .pt")
     if out.suffix == ".pt":

@@ -21,6 +21,7 @@ from lightning.pytorch.plugins.layer_sync import TorchSyncBatchNorm
 from lightning.pytorch.strategies import DDPStrategy
 from torch import Tensor, nn
 
+from lit_gans.accumulation import Accumulator, mean_logs, split_batch
 from lit_gans.distributed import BatchNormSync, decorrelate_rng, has_batchnorm, loss_scale
 from lit_gans.losses import adversarial_loss
 from lit_gans.training_state import (
@@ -64,6 +65,13 @@ class GANModule(L.LightningModule):
     #: under DDP, batch norm layers normalise with the statistics of the global batch; set False on a model (or
     #: subclass) to keep per-process statistics.
     sync_batchnorm: bool = True
+    #: loader batches per update of each player (:mod:`lit_gans.accumulation`); ``lit-gans fit`` sets it from
+    #: ``--trainer.accumulate_grad_batches``
+    accumulate_grad_batches: int = 1
+    #: False for a variant whose players share work done outside :meth:`player_step` (it cannot be cut in pieces)
+    supports_accumulation: bool = True
+    #: micro-batches the current update's batch is made of (set by the accumulator while it runs a step)
+    micro_batches: int = 1
 
     def __init__(
         self,
@@ -151,20 +159,25 @@ class GANModule(L.LightningModule):
         return int(self.d_steps) % self.n_critic == 0
 
     def player_step(self, name: str, opt, net: nn.Module, loss_fn, batch: Any) -> dict[str, Tensor]:
-        """One optimizer step of one player with the other frozen; returns its logs, loss and gradient norm."""
+        """One optimizer step of one player with the other frozen; returns its logs, loss and gradient norm. With
+        accumulation the loss is computed and backpropagated micro-batch by micro-batch (``loss / N`` each)."""
         with self.toggled_optimizer(opt):
-            loss, logs = loss_fn(batch)
-            if not torch.isfinite(loss):
-                raise NonFiniteLossError(
-                    f"the {'discriminator' if name == 'd' else 'generator'} loss became {loss.item()} at step "
-                    f"{self.global_step}; lower the learning rate or change the loss (checkpoints already saved are kept)"
-                )
             opt.zero_grad(set_to_none=True)
-            self.manual_backward(loss)
+            parts = split_batch(batch, self.micro_batches)
+            part_logs = []
+            for part in parts:
+                loss, logs = loss_fn(part)
+                if not torch.isfinite(loss):
+                    raise NonFiniteLossError(
+                        f"the {'discriminator' if name == 'd' else 'generator'} loss became {loss.item()} at step "
+                        f"{self.global_step}; lower the learning rate or change the loss (checkpoints already saved are kept)"
+                    )
+                self.manual_backward(loss / len(parts))
+                part_logs.append({f"{name}_loss": loss.detach(), **logs})
             # under fp16 the gradients are still multiplied by the loss scale here (Lightning unscales in opt.step)
             grad_norm = _grad_norm(net.parameters()) / loss_scale(self._trainer)
             opt.step()
-        return {f"{name}_loss": loss.detach(), f"{name}_grad_norm": grad_norm, **logs}
+        return {**mean_logs(part_logs), f"{name}_grad_norm": grad_norm}
 
     @staticmethod
     def batch_size(batch: Any) -> int:
@@ -228,6 +241,16 @@ class GANModule(L.LightningModule):
                 strategy._layer_sync = BatchNormSync(strategy.root_device.type)
         if stage == "fit" and self._trainer is not None and self.trainer.world_size > 1:
             decorrelate_rng(self.trainer.global_rank)  # every process its own noise z
+        if stage == "fit" and self.accumulate_grad_batches > 1:
+            self._accumulate(self.accumulate_grad_batches)
+
+    def _accumulate(self, n: int) -> None:
+        """Makes ``training_step`` (the variant's own) run once every ``n`` loader batches, on them joined."""
+        if not self.supports_accumulation:
+            raise ValueError(f"{type(self).__name__} cannot accumulate gradients (accumulate_grad_batches={n}): its "
+                             "players share one forward pass; lower data.batch_size instead")
+        if not isinstance(getattr(self.training_step, "__self__", None), Accumulator):  # not wrapped twice
+            self.training_step = Accumulator(self, self.training_step, n).training_step
 
     # --- EMA generator ------------------------------------------------------------------------------------------------
     def on_fit_start(self) -> None:

@@ -112,6 +112,8 @@ class CycleGAN(GANModule):
     torch.Size([2, 1, 16, 16])
     """
 
+    supports_accumulation = False  # step 1's translations feed both players' losses: they cannot be cut in pieces
+
     def __init__(
         self,
         data_shape: Sequence[int] = (3, 256, 256),

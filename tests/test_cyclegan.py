@@ -299,22 +299,34 @@ def test_configs_build(config, tmp_path):
     assert tuple(cli.model.hparams.data_shape) == expected_shape == cli.datamodule.data_shape
 
 
-def test_a_few_seconds_of_training_learns_the_translation(tmp_path):
-    """The embedded pair: translations move towards the known thick rendering and cycles close."""
+def test_training_beats_the_identity_map_on_the_style_error(tmp_path):
+    """The embedded pair: translations of test digits move towards their known thick rendering, past what returning
+    the input unchanged scores (0.353), and cycles close.
+
+    Without the identity term: with it, the cycle and identity terms alone already reach 0.17 here (measured), so the
+    adversarial term, the one that makes a translation look like domain B, would go untested. Measured at 200 steps
+    (100 batches of 16): 0.646 -> 0.279 (cycle 0.648 -> 0.216); with the adversarial term zeroed 0.722, with the
+    discriminators never updated 0.499: both far above the bar.
+    """
     torch.manual_seed(0)
     dm = DigitsStylesDataModule(batch_size=16)
     dm.setup()
     test_a = dm.split["test_a"]
     L.seed_everything(0)
-    model = CycleGAN(data_shape=(1, 16, 16), g_channels=8, d_channels=8, n_residual_blocks=1, d_layers=1)
+    model = CycleGAN(data_shape=(1, 16, 16), g_channels=8, d_channels=8, n_residual_blocks=1, d_layers=1,
+                     lambda_cycle=10.0, lambda_identity=0.0)
 
     def errors():
         fake_b = model.translate(test_a["images"])
         rec_a = model.translate(fake_b, "BtoA")
         return (fake_b - test_a["other"]).abs().mean().item(), (rec_a - test_a["images"]).abs().mean().item()
 
+    identity = (test_a["images"] - test_a["other"]).abs().mean().item()
     style_before, cycle_before = errors()
-    quiet_trainer(tmp_path, max_steps=60).fit(model, dm)  # 30 batches of 16
+    quiet_trainer(tmp_path, max_steps=200).fit(model, dm)  # 100 batches of 16
     style_after, cycle_after = errors()
-    print(f"style error {style_before:.3f} -> {style_after:.3f}, cycle error {cycle_before:.3f} -> {cycle_after:.3f}")
-    assert style_after < 0.6 * style_before and cycle_after < 0.6 * cycle_before
+    print(f"style error {style_before:.3f} -> {style_after:.3f} (identity map {identity:.3f}), "
+          f"cycle error {cycle_before:.3f} -> {cycle_after:.3f}")
+    assert abs(identity - 0.353) < 0.005 and style_before > identity  # the baselines this test is written against
+    assert style_after < 0.85 * identity, (style_after, identity)
+    assert cycle_after < 0.5 * cycle_before, (cycle_before, cycle_after)

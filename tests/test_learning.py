@@ -59,7 +59,8 @@ def test_dcgan_on_digits_improves_over_its_initial_samples(digits):
     quick_trainer(max_steps=2 * 300).fit(model, dm)
     mmd_after = mmd_rbf(model.sample(400, seed=0), real)
     conf_after = float(classify(clf, model.sample(400, seed=0))[1].mean())
-    assert mmd_after < 0.5 * mmd_before, (mmd_before, mmd_after)
+    # measured: 3.20 -> 0.154; without zero_grad (gradients piling up) 3.20 -> 1.00, which this bar must reject
+    assert mmd_after < 0.2 * mmd_before, (mmd_before, mmd_after)
     assert conf_after > conf_before + 0.1, (conf_before, conf_after)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 
@@ -185,6 +186,47 @@ def test_mle_pretraining_lowers_nll_oracle():
     # starts near a random generator, ends most of the way to the data's own NLL
     assert after < before - 1.0, (before, after, data_nll)
     assert after > data_nll - 0.3, (before, after, data_nll)
+
+
+class SnapshotAtAdversarialStart(L.Callback):
+    """Copies G and D as the adversarial stage starts: the pre-trained players."""
+
+    g = d = None
+
+    def on_train_epoch_start(self, trainer, model) -> None:
+        if self.d is None and model.stage() == ("adversarial", 0):
+            self.g, self.d = copy.deepcopy(model.generator), copy.deepcopy(model.discriminator).eval()
+
+
+def test_adversarial_stage_raises_the_reward_of_a_discriminator_that_separates_real_from_generated():
+    """Algorithm 1 end to end at toy size: the pre-trained D tells real from generated sequences, and the adversarial
+    stage moves G towards sequences that this D finds real. Measured: D's P(real) 0.708 on real data against 0.316 on
+    the pre-trained G's samples; after 8 rounds of 4 policy-gradient steps G's samples score 0.457 (0.279 with the
+    reward's sign flipped). The rollout and D options are passed explicitly, not taken from the defaults."""
+    data = OracleDataModule(vocab_size=20, seq_len=6, num_samples=512, num_val_samples=0, batch_size=64, oracle_seed=0)
+    L.seed_everything(0, verbose=False)
+    model = SeqGAN(data_shape=data.data_shape, num_classes=data.num_classes, emb_dim=16, hidden_dim=16, d_emb_dim=16,
+                   d_filter_sizes=(2, 3), d_num_filters=(16, 16), d_dropout=0.25, d_l2_reg=0.2,
+                   g_pretrain_epochs=2, d_pretrain_steps=5, d_epochs=1, adversarial_rounds=8, g_steps=4, d_steps=1,
+                   rollout_num=4, rollout_update_rate=0.8, g_grad_clip=5.0,
+                   g_optimizer=lambda p: torch.optim.Adam(p, lr=1e-2),
+                   d_optimizer=lambda p: torch.optim.Adam(p, lr=1e-2))
+    snapshot = SnapshotAtAdversarialStart()
+    fit(model, data, callbacks=[snapshot])
+    assert model.stage() == ("done", 0) and int(model.g_steps) == 2 * 8 + 8 * 4
+    data.setup()
+    real = data.train_set.tensors[0]
+    with torch.no_grad():
+        p_real = lambda d, x: torch.sigmoid(d(x)).mean().item()  # noqa: E731
+        before = snapshot.g.sample(2000, generator=torch.Generator().manual_seed(1))
+        after = model.generator.sample(2000, generator=torch.Generator().manual_seed(1))
+        d_real, d_before, d_after = (p_real(snapshot.d, x) for x in (real, before, after))
+        final_d_real, final_d_after = p_real(model.discriminator.eval(), real), p_real(model.discriminator, after)
+    print(f"pre-trained D: real {d_real:.3f}, G before {d_before:.3f}, after {d_after:.3f}; "
+          f"final D: real {final_d_real:.3f}, G {final_d_after:.3f}")
+    assert d_real > d_before + 0.2, (d_real, d_before)  # D pre-training separates real from generated
+    assert d_after > d_before + 0.07, (d_before, d_after)  # the policy gradient climbs D's reward
+    assert final_d_real > final_d_after + 0.2, (final_d_real, final_d_after)  # D keeps separating during the stage
 
 
 def test_training_resumes_in_the_same_stage(tmp_path):

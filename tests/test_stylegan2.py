@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from lit_gans.augment import diff_augment
 from lit_gans.checkpoints import load_model
 from lit_gans.data import DigitsDataModule
 from lit_gans.data.digits import load_digits_tensors
@@ -149,6 +150,47 @@ def test_truncation_psi_zero_is_the_average_image_and_psi_one_is_none():
         model.sample(2, label=3)
 
 
+# --- lazy regularisation: the penalties' scales ------------------------------------------------------------------
+@pytest.mark.parametrize("gamma, interval", [(10.0, 16), (0.5, 4)])
+def test_lazy_r1_is_gamma_over_two_times_the_interval(gamma, interval):
+    """Dreg's loss is (gamma / 2) E||grad_x D(x)||^2 x r1_interval (section 3.1), the gradient taken here by hand."""
+    torch.manual_seed(0)
+    model = tiny(r1_gamma=gamma, r1_interval=interval)
+    real = torch.randn(4, 1, 8, 8)
+    loss, logs = model.d_reg_loss((real,))
+    x = real.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(model.discriminator(x).sum(), x)
+    penalty = grad.square().sum(dim=(1, 2, 3)).mean().item()
+    assert abs(logs["r1"].item() - penalty) < 1e-5 * penalty
+    assert abs(loss.item() - gamma / 2 * interval * penalty) < 1e-5 * gamma * interval * penalty
+
+
+@pytest.mark.parametrize("weight, interval", [(2.0, 4), (0.5, 8)])
+def test_lazy_path_length_penalty_is_weight_times_the_interval(weight, interval):
+    torch.manual_seed(0)
+    model = tiny(pl_weight=weight, pl_interval=interval)
+    loss, logs = model.g_reg_loss((torch.randn(8, 1, 8, 8),))
+    expected = logs["pl_penalty"].item() * weight * interval
+    assert logs["pl_penalty"].item() > 0 and abs(loss.item() - expected) < 1e-6 * expected
+
+
+def test_both_players_see_augmented_real_and_fake_images(monkeypatch):
+    """DiffAugment on every image D sees, in D's step (real and fake) and in G's step (fake): never one side only."""
+    seen = []
+
+    def recording_augment(x, policy, rng=None):
+        seen.append(x.detach().clone())
+        return diff_augment(x, policy, rng)
+
+    monkeypatch.setattr("lit_gans.models.stylegan2.diff_augment", recording_augment)
+    model = tiny(augment="cutout")
+    real = torch.rand(4, 1, 8, 8)
+    model.d_main_loss((real,))
+    assert len(seen) == 2 and torch.equal(seen[0], real) and not torch.equal(seen[1], real)
+    model.g_main_loss((real,))
+    assert len(seen) == 3 and not torch.equal(seen[2], real)
+
+
 # --- configuration errors ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kw, match", [({"n_critic": 2}, "n_critic"), ({"freeze_d": 9}, "freeze_d"),
                                        ({"style_mixing_prob": 2.0}, "style_mixing_prob"),
@@ -227,4 +269,5 @@ def test_tiny_stylegan2_learns_digits():
     before = mmd(model.generator(torch.randn(500, 16)).detach().flatten(1), real)
     fit(model, steps=100)
     after = mmd(model.sample(500, seed=0).flatten(1), real)
-    assert after < 0.5 * before, (before, after)
+    # measured: 0.504 -> 0.135; without zero_grad 0.504 -> 0.234, which this bar must reject
+    assert after < 0.35 * before, (before, after)

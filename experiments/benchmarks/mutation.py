@@ -1,0 +1,201 @@
+"""Mutation check: do the tests catch a broken GAN algorithm?
+
+Each entry of :data:`CATALOGUE` (in :mod:`mutation_catalogue`) is one deliberate, realistic bug — a sign flipped, a
+label swapped, a ``detach`` missing, a term's weight zeroed, a player never stepped, augmentation on one side only,
+a fade-in reversed, a penalty scaled by the wrong interval, a condition ignored — written as a text substitution
+(a snippet that must occur exactly once in its file, and its replacement) with the tests that must catch it.
+
+The runner copies the package, its tests and what they read (``lit_gans/``, ``tests/``, ``experiments/`` without
+results images, ``docs/``, ``README.md``, ``pyproject.toml``) to a temporary directory per worker, checks that the
+named tests pass there unmutated (the baseline: a mutant is only "killed" by tests that pass on the real code),
+then for each mutant writes the mutated file, runs its tests with ``PYTHONPATH`` pointing at the copy (``pytest -x``)
+and restores the file. A mutant is *killed* when its tests fail, *survives* when they pass; a snippet that is not
+found exactly once stops the run with an error naming the mutant (the catalogue went stale).
+
+    python experiments/benchmarks/mutation.py                      # every mutant, 2 workers
+    python experiments/benchmarks/mutation.py --only seqgan_reward_sign cyclegan_adv_zeroed
+    python experiments/benchmarks/mutation.py --list               # the catalogue as a Markdown table
+
+Writes ``experiments/results/mutation.json`` (``--out``): ``mutants``, ``killed``, ``survivors`` (ids), and per
+mutant its file, description, tests, status, the failing tests and seconds; prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from mutation_catalogue import CATALOGUE, Mutant
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "experiments" / "results"
+#: what a copy holds: the package, the tests and the files the tests read
+COPIED = ("lit_gans", "tests", "experiments", "docs", "README.md", "pyproject.toml")
+
+
+class CatalogueError(RuntimeError):
+    """A mutant's snippet is not in its file exactly once: the code changed under the catalogue."""
+
+
+def mutated_text(text: str, mutant: Mutant) -> str:
+    """``text`` with the mutant's snippet replaced; raises :class:`CatalogueError` unless it occurs exactly once."""
+    count = text.count(mutant.old)
+    if count != 1:
+        raise CatalogueError(f"mutant {mutant.id}: the snippet {mutant.old!r} occurs {count} times in {mutant.file} "
+                             f"(must be exactly once): update the catalogue")
+    return text.replace(mutant.old, mutant.new)
+
+
+def check_catalogue(root: Path = ROOT, mutants=CATALOGUE) -> None:
+    """Fails loudly before any test runs: unique ids, every snippet found once, every test file present."""
+    ids = [m.id for m in mutants]
+    if len(ids) != len(set(ids)):
+        raise CatalogueError(f"duplicate mutant ids: {sorted({i for i in ids if ids.count(i) > 1})}")
+    for m in mutants:
+        mutated_text((root / m.file).read_text(), m)
+        for test in m.tests:
+            path = test.split("::")[0]
+            if not (root / path).exists():
+                raise CatalogueError(f"mutant {m.id}: test file {path} does not exist")
+
+
+def make_copy(dest: Path) -> Path:
+    """A copy of what the tests need, without caches and result images."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.png", "*.ckpt", ".pytest_cache")
+    for name in COPIED:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=ignore)
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def run_tests(copy: Path, tests: list[str], select: str | None, timeout: float) -> tuple[int | None, str, float]:
+    """(pytest exit code or None on timeout, its output, seconds) for the tests in the copy."""
+    env = {**os.environ, "PYTHONPATH": str(copy), "WANDB_MODE": "offline"}
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-rf", "-p", "no:cacheprovider", *tests]
+    if select:
+        cmd += ["-k", select]
+    start = time.perf_counter()
+    try:
+        out = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
+        return out.returncode, out.stdout + out.stderr, time.perf_counter() - start
+    except subprocess.TimeoutExpired as e:
+        return None, str(e.stdout or ""), time.perf_counter() - start
+
+
+def failed_tests(output: str) -> list[str]:
+    """The node ids pytest reports as FAILED or ERROR in its short summary."""
+    return sorted(set(re.findall(r"^(?:FAILED|ERROR) (\S+)", output, flags=re.MULTILINE)))
+
+
+def run_mutant(copy: Path, mutant: Mutant, timeout: float) -> dict:
+    """Applies one mutant in the copy, runs its tests, restores the file; the mutant's record."""
+    path = copy / mutant.file
+    original = path.read_text()
+    path.write_text(mutated_text(original, mutant))
+    try:
+        code, output, seconds = run_tests(copy, list(mutant.tests), mutant.select, timeout)
+    finally:
+        path.write_text(original)
+    if code is None:
+        status = "killed"  # the tests hung past the timeout: a failure a CI run would show
+    elif code == 0:
+        status = "survived"
+    elif code in (1, 2, 3):  # tests failed, collection/interruption errors, internal error
+        status = "killed"
+    else:  # 4 usage error, 5 no tests collected: the catalogue names tests that do not exist
+        raise CatalogueError(f"mutant {mutant.id}: pytest exit code {code} (tests not found?):\n{output[-1500:]}")
+    return {"id": mutant.id, "file": mutant.file, "description": mutant.description, "tests": list(mutant.tests),
+            "select": mutant.select, "status": status, "timed_out": code is None, "exit_code": code,
+            "failed": failed_tests(output), "seconds": round(seconds, 1)}
+
+
+def baseline(copy: Path, mutants: list[Mutant], timeout: float) -> dict:
+    """Runs every named test on the unmutated copy; they must all pass, or no kill means anything."""
+    records = []
+    groups: dict[str | None, list[str]] = {}
+    for m in mutants:
+        groups.setdefault(m.select, [])
+        groups[m.select] += [t for t in m.tests if t not in groups[m.select]]
+    for select, tests in groups.items():
+        code, output, seconds = run_tests(copy, tests, select, timeout)
+        records.append({"tests": tests, "select": select, "exit_code": code, "seconds": round(seconds, 1),
+                        "failed": failed_tests(output)})
+        if code != 0:
+            raise CatalogueError(f"the unmutated code fails its tests ({tests}, -k {select}):\n{output[-3000:]}")
+    return {"passed": True, "seconds": round(sum(r["seconds"] for r in records), 1)}
+
+
+def markdown(records: list[dict]) -> str:
+    rows = ["| mutant | file | bug | caught by | result | s |", "|---|---|---|---|---|---|"]
+    for r in records:
+        caught = ", ".join(f"`{t.split('::')[-1]}`" for t in (r["failed"] or r["tests"]))
+        rows.append(f"| `{r['id']}` | {r['file']} | {r['description']} | {caught} | {r['status']} | {r['seconds']} |")
+    return "\n".join(rows)
+
+
+def catalogue_table(mutants: list[Mutant]) -> str:
+    rows = ["| mutant | file | bug | tests |", "|---|---|---|---|"]
+    for m in mutants:
+        tests = ", ".join(f"`{t}`" for t in m.tests) + (f" -k `{m.select}`" if m.select else "")
+        rows.append(f"| `{m.id}` | {m.file} | {m.description} | {tests} |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", metavar="ID", help="run these mutants only")
+    parser.add_argument("--workers", type=int, default=2, help="mutants run in parallel, each in its own copy")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per pytest run")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the unmutated run (for quick trials only)")
+    parser.add_argument("--list", action="store_true", help="print the catalogue and exit")
+    parser.add_argument("--out", type=Path, default=RESULTS / "mutation.json")
+    args = parser.parse_args(argv)
+    mutants = [m for m in CATALOGUE if not args.only or m.id in args.only]
+    if args.only and len(mutants) != len(set(args.only)):
+        parser.error(f"unknown mutant ids: {sorted(set(args.only) - {m.id for m in CATALOGUE})}")
+    check_catalogue(mutants=mutants)
+    if args.list:
+        print(catalogue_table(mutants))
+        return
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="lit_gans_mutation_") as tmp:
+        copies = [make_copy(Path(tmp) / f"worker{i}") for i in range(max(1, args.workers))]
+        base = None if args.no_baseline else baseline(copies[0], mutants, args.timeout)
+        records: list[dict] = [{}] * len(mutants)
+
+        def work(worker: int) -> None:
+            for i in range(worker, len(mutants), len(copies)):
+                records[i] = run_mutant(copies[worker], mutants[i], args.timeout)
+                print(f"{mutants[i].id}: {records[i]['status']} ({records[i]['seconds']} s)", flush=True)
+
+        with ThreadPoolExecutor(len(copies)) as pool:
+            list(pool.map(work, range(len(copies))))
+    survivors = [r["id"] for r in records if r["status"] == "survived"]
+    report = {
+        "command": "python experiments/benchmarks/mutation.py" + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""),
+        "mutants": len(records), "killed": len(records) - len(survivors), "survivors": survivors,
+        "score": round((len(records) - len(survivors)) / max(1, len(records)), 3),
+        "workers": len(copies), "baseline": base, "seconds": round(time.perf_counter() - start, 1),
+        "details": records,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(markdown(records))
+    print(f"\n{report['killed']} of {report['mutants']} mutants killed in {report['seconds']} s; "
+          f"survivors: {survivors or 'none'}")
+
+
+if __name__ == "__main__":
+    main()

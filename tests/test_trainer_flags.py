@@ -34,7 +34,8 @@ def lit_gans(tmp: Path, *args: str, timeout: int = 240) -> subprocess.CompletedP
            "--trainer.default_root_dir", str(tmp / "runs"), *args]
     out = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=timeout)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "Traceback" not in out.stderr and "Tip:" not in out.stdout + out.stderr  # no third-party advertisement
+    assert "Traceback (most recent call last)" not in out.stderr
+    assert "Tip:" not in out.stdout + out.stderr  # no third-party advertisement
     return out
 
 
@@ -219,9 +220,12 @@ VARIANT_CONFIGS = ["gan/ring.yaml", "cgan/digits.yaml", "dcgan/digits.yaml", "wg
 
 @pytest.mark.parametrize("config", VARIANT_CONFIGS)
 def test_fast_dev_run_of_every_variant(config, tmp_path, capsys):
-    args = ["fit", "-c", str(REPO / "experiments" / config), "--trainer.fast_dev_run", "true",
+    """Two batches joined into one update (accumulation; CycleGAN refuses it, see above), no checkpoint, no W&B run."""
+    accumulate = [] if config.startswith("cyclegan") else ["--trainer.accumulate_grad_batches", "2"]
+    args = ["fit", "-c", str(REPO / "experiments" / config), "--trainer.fast_dev_run", "2", *accumulate,
             "--trainer.default_root_dir", "runs", "--trainer.enable_progress_bar", "false",
-            "--trainer.enable_model_summary", "false"]
+            "--trainer.enable_model_summary", "false", "--samples.every_n_steps", "1"]
     code, err, _ = run_main(args, tmp_path, capsys)
     assert code == 0, err
     assert not list(tmp_path.rglob("*.ckpt")) and not list(tmp_path.rglob("wandb"))
+    assert list((tmp_path / "runs" / "samples").glob("last.*"))  # samples drawn after the update

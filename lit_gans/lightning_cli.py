@@ -120,7 +120,7 @@ class GANCLI(LightningCLI):
             resolve_last_checkpoint(self.config[subcommand])
         # sizes, learning rates, and --ckpt_path (another variant's, a newer or an unreadable checkpoint), each in one
         # line before LightningCLI reads the checkpoint's hyper-parameters into the model's config; continue its W&B run
-        if self.config.get("subcommand") == "fit":
+        if subcommand == "fit":
             check_fit_config(self.config.fit)
 
 
@@ -250,5 +250,10 @@ def run_lightning(argv: Sequence[str]) -> None:
         )
     except ArgumentError as e:
         raise UserError(missing_package(argv) or condense(str(e))) from e
+    except ValueError as e:  # jsonargparse building a class whose package is missing; else main() reports it
+        hint = missing_package(argv)
+        if hint is None:
+            raise
+        raise UserError(hint) from e
     except MisconfigurationException as e:  # Lightning's word on a flag that cannot work: one line
         raise UserError(" ".join(str(e).split())) from e

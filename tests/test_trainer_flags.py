@@ -233,3 +233,19 @@ def test_fast_dev_run_of_every_variant(config, tmp_path, capsys):
     assert code == 0, err
     assert not list(tmp_path.rglob("*.ckpt")) and not list(tmp_path.rglob("wandb"))
     assert list((tmp_path / "runs" / "samples").glob("last.*"))  # samples drawn after the update
+
+
+def test_help_answers_without_torch(capsys):
+    """``lit-gans --help`` and ``lit-gans sample --help`` import neither torch nor Lightning (start-up time:
+    experiments/benchmarks/startup.py); ``lit-gans`` alone says what to choose, in one line."""
+    code = ("import sys\nfrom lit_gans.cli import main\nfor argv in (['--help'], ['sample', '--help']):\n"
+            "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+            "print(sorted(m for m in ('torch', 'lightning') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.returncode == 0 and out.stdout.strip().endswith("[]"), out.stderr
+    assert "fit, validate, test, predict" in out.stdout and "lit-gans sample --ckpt CKPT" in out.stdout
+    with pytest.raises(SystemExit) as e:
+        main([])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1 and "choose a subcommand: fit, validate" in err[0]

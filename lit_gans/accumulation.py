@@ -10,7 +10,12 @@ samples, as StyleGAN2-ADA's ``batch_gpu`` does (Karras et al. 2020, arXiv:2006.0
 and the EMA see one training step per update, as before.
 
 ``lit-gans fit --trainer.accumulate_grad_batches N`` sets :attr:`GANModule.accumulate_grad_batches`; in Python, set
-the attribute before ``trainer.fit``.
+the attribute before ``trainer.fit``. Work a variant does outside its players' steps runs once on the joined batch
+(SeqGAN's rollouts, ProGAN's fade-in of the real images; ProGAN's per-resolution batch table then counts the images
+of one update: ``data.batch_size 8`` with N = 2 makes its updates of 16). CycleGAN, whose players share one forward
+pass, refuses it in one line. A window is cut short at the end of an epoch (the last batches make a smaller update),
+and a checkpoint written in the middle of a window does not hold the batches already collected (at most N - 1,
+skipped on resume). Under DDP the gradients are averaged over the processes at every micro-batch.
 """
 
 from __future__ import annotations
@@ -40,7 +45,8 @@ def mean_logs(parts: list[dict[str, Tensor]]) -> dict[str, Tensor]:
     if len(parts) == 1:
         return parts[0]
     first = parts[0]
-    return {k: torch.stack([p[k].float() for p in parts]).mean() if isinstance(v, Tensor) else v for k, v in first.items()}
+    return {k: torch.stack([p[k].float() for p in parts]).mean() if isinstance(v, Tensor) else v
+            for k, v in first.items()}
 
 
 class Accumulator:

@@ -1,7 +1,7 @@
 """``lit-gans fit | validate | test | predict``: LightningCLI with the lit_gans links, callbacks and defaults.
 
-The model and data are chosen by name (``--model DCGAN --data Digits``) or by YAML (``-c experiments/dcgan/digits.yaml``);
-the data's sample shape and class count are linked into the model, so they are written once. Beside LightningCLI:
+The model and data are chosen by name (``--model DCGAN --data Digits``) or by YAML
+(``-c experiments/dcgan/digits.yaml``); the data's sample shape and class count are linked into the model, so they are written once. Beside LightningCLI:
 
 - loggers by short name (``--trainer.logger CSVLogger | TensorBoardLogger | WandbLogger | MLFlowLogger``, or
   ``--trainer.logger+=NAME`` for several), in the run folder (``trainer.default_root_dir``) unless given a ``save_dir``;
@@ -16,6 +16,7 @@ This module imports Lightning; :mod:`lit_gans.cli` imports it only when one of t
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import warnings
@@ -119,7 +120,7 @@ class GANCLI(LightningCLI):
             resolve_last_checkpoint(self.config[subcommand])
         # sizes, learning rates, and --ckpt_path (another variant's, a newer or an unreadable checkpoint), each in one
         # line before LightningCLI reads the checkpoint's hyper-parameters into the model's config; continue its W&B run
-        if self.config.get("subcommand") == "fit":
+        if subcommand == "fit":
             check_fit_config(self.config.fit)
 
 
@@ -210,6 +211,24 @@ _SHORT_NAMES: dict[str, tuple[dict[str, type], bool]] = {
 }
 
 
+#: classes that need a package Lightning does not install, and that package
+_OPTIONAL_PACKAGES = {"MLFlowLogger": "mlflow", "RichProgressBar": "rich", "RichModelSummary": "rich",
+                      "CometLogger": "comet_ml", "NeptuneLogger": "neptune", "TensorBoardLogger": "tensorboard"}
+
+
+def missing_package(argv: Sequence[str]) -> str | None:
+    """Why a command that failed to parse may have failed: it names a class (on the command line or in a ``-c``
+    config) whose package is not installed; jsonargparse then only says that no type matched."""
+    text = " ".join(argv)
+    for i, arg in enumerate(argv[1:], 1):
+        if argv[i - 1] in ("-c", "--config") and os.path.isfile(arg):
+            text += Path(arg).read_text(encoding="utf-8", errors="replace")
+    for name, package in _OPTIONAL_PACKAGES.items():
+        if name in text and importlib.util.find_spec(package) is None:
+            return f"{name} needs the {package} package, which is not installed: pip install {package}"
+    return None
+
+
 def run_lightning(argv: Sequence[str]) -> None:
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
     # metrics.csv joins a run folder that the first logger made: nothing of that logger's is deleted
@@ -230,6 +249,11 @@ def run_lightning(argv: Sequence[str]) -> None:
             parser_kwargs={**no_exit, **{cmd: no_exit for cmd in LIGHTNING_SUBCOMMANDS}},
         )
     except ArgumentError as e:
-        raise UserError(condense(str(e))) from e
+        raise UserError(missing_package(argv) or condense(str(e))) from e
+    except ValueError as e:  # jsonargparse building a class whose package is missing; else main() reports it
+        hint = missing_package(argv)
+        if hint is None:
+            raise
+        raise UserError(hint) from e
     except MisconfigurationException as e:  # Lightning's word on a flag that cannot work: one line
         raise UserError(" ".join(str(e).split())) from e

@@ -114,4 +114,5 @@ def test_grids_and_strips_reach_tensorboard(tmp_path):
     strips = events.Images("interpolation")
     assert [e.step for e in strips] == [2, 4, 4]  # after g steps 1 and 2, and at the end (global step = 2 per batch)
     with Image.open(f"{logger.log_dir}/samples/interpolation_last.png") as png:
-        assert (strips[-1].width, strips[-1].height) == png.size == (6 * 9 + 1, 10 * 9 + 1)
+        # 6 x 10 images of 8 px with 1 px padding (55 x 91), enlarged 10x to >= 512 px across, in both places
+        assert (strips[-1].width, strips[-1].height) == png.size == (10 * (6 * 9 + 1), 10 * (10 * 9 + 1))

@@ -146,6 +146,13 @@ def test_validate_test_and_predict_subcommands(trained, tmp_path):
               "--model.d_channels", "8", "--model.z_dim", "8", "--ckpt_path", ckpt, *FAST]
     for sub in ("validate", "test", "predict"):
         assert run_cli([sub, *common], tmp_path) == 0, sub
+    # predict wrote its samples beside the checkpoint's run: every one as a tensor, the first 64 as a grid
+    written = Path(ckpt).parents[1] / "predictions"
+    samples = torch.load(written / "predictions.pt")
+    from PIL import Image
+
+    assert samples.shape[1:] == (1, 8, 8) and samples.shape[0] > 64 and float(samples.abs().max()) <= 1.0
+    assert Image.open(written / "predictions.png").size == (8 * 73, 8 * 73)  # 8x8 grid of 8px + padding: 73px, 8x
 
 
 def test_resume_refuses_bad_checkpoints_in_one_line(trained, tmp_path, capsys):

@@ -20,6 +20,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 
+from lit_gans.callbacks.samples import token_lines
 from lit_gans.images import samples_to_picture
 from lit_gans.provenance import save_synthetic_png
 
@@ -59,8 +60,7 @@ class PredictionWriter(BasePredictionWriter):
         torch.save(samples, folder / f"{stem}.pt")
         shown = samples[: self.grid_samples]
         if not samples.is_floating_point():  # token ids
-            lines = pl_module.decode(shown) if hasattr(pl_module, "decode") else [" ".join(map(str, r)) for r in shown.tolist()]
-            (folder / f"{stem}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+            (folder / f"{stem}.txt").write_text("\n".join(token_lines(pl_module, shown)) + "\n", encoding="utf-8")
         elif samples.dim() == 4 or (samples.dim() == 2 and samples.shape[1] == 2):
             picture = samples_to_picture(shown, min_size=self.min_size)
             save_synthetic_png(picture, folder / f"{stem}.png", pl_module, checkpoint=trainer.ckpt_path,

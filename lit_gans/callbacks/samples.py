@@ -74,8 +74,9 @@ class SampleGrid(L.Callback):
 
     def _write(self, trainer: L.Trainer, pl_module, g_steps: int) -> None:
         self._last_written = g_steps
-        samples = pl_module.sample(self.num_samples, seed=self.seed)
-        strip = self.interpolation_strip(pl_module) if samples.dim() == 4 else None
+        with trainer.precision_plugin.forward_context():  # the run's precision (64-true: double noise for double nets)
+            samples = pl_module.sample(self.num_samples, seed=self.seed)
+            strip = self.interpolation_strip(pl_module) if samples.dim() == 4 else None
         self._save(trainer, pl_module, samples, strip, g_steps, samples_folder(trainer))
 
     def interpolation_strip(self, pl_module) -> Optional[Tensor]:
@@ -164,8 +165,16 @@ def samples_folder(trainer: L.Trainer) -> Path:
 def _save_text(trainer: L.Trainer, pl_module, tokens, g_steps: int, folder: Path) -> None:
     """``samples/step_<g steps>.txt`` and ``samples/last.txt``, one decoded sequence a line; the first few to loggers
     that take text."""
-    lines = pl_module.decode(tokens.cpu()) if hasattr(pl_module, "decode") else [" ".join(map(str, r)) for r in tokens.tolist()]
+    lines = token_lines(pl_module, tokens)
     folder.mkdir(parents=True, exist_ok=True)
     for name in (f"step_{g_steps:07d}.txt", "last.txt"):
         (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
     log_text(trainer, "samples", lines[:8])
+
+
+def token_lines(pl_module, tokens: Tensor) -> list[str]:
+    """Token sequences (N, T) as text, one line each: the model's ``decode`` when it has one, else the ids."""
+    tokens = tokens.cpu()
+    if hasattr(pl_module, "decode"):
+        return pl_module.decode(tokens)
+    return [" ".join(map(str, row)) for row in tokens.tolist()]

@@ -57,7 +57,8 @@ def main(argv: Sequence[str]) -> None:
     if out.suffix == ".pt":
         torch.save(samples.cpu(), out)
     else:
-        save_synthetic_png(samples_to_picture(samples, nrow=args.nrow, min_size=args.min_size), out, model, checkpoint=args.ckpt)
+        picture = samples_to_picture(samples, nrow=args.nrow, min_size=args.min_size)
+        save_synthetic_png(picture, out, model, checkpoint=args.ckpt)
     print(f"wrote {args.num} samples to {out}")
 
 

@@ -194,7 +194,10 @@ def test_both_players_see_augmented_real_and_fake_images(monkeypatch):
 # --- configuration errors ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kw, match", [({"n_critic": 2}, "n_critic"), ({"freeze_d": 9}, "freeze_d"),
                                        ({"style_mixing_prob": 2.0}, "style_mixing_prob"),
-                                       ({"augment": "colour"}, "DiffAugment")])
+                                       ({"augment": "colour"}, "DiffAugment"),
+                                       ({"mbstd_num_channels": -1}, "mbstd_num_channels"),
+                                       ({"conv_clamp": 0.0}, "conv_clamp"),
+                                       ({"g_architecture": "fancy"}, "g_architecture")])
 def test_bad_arguments_say_what_to_fix(kw, match):
     with pytest.raises(ValueError, match=match):
         tiny(**kw)

@@ -154,8 +154,9 @@ def import_stylegan2_ada(g_path: Optional[str], d_path: Optional[str], args):
         load_official(model.generator, g_sd, "G")
     if d_sd is not None:
         load_official(model.discriminator, d_sd, "D")
-    if model.ema_decay is not None:
-        model._make_ema()  # the official G (usually G_ema) is also the EMA generator that `sample` uses
+    if model.ema_decay is not None:  # the official G (usually G_ema) is also the EMA generator that `sample` uses
+        ema = {f"generator_ema.{k}": v for k, v in model.generator.state_dict().items()}
+        model.load_state_dict(model.state_dict() | ema)
     return model
 
 
@@ -195,6 +196,8 @@ def main(argv: Sequence[str]) -> None:
         raise UserError(f"unknown weights format {args.format!r}; known: {', '.join(FORMATS)}")
     if not args.G and not args.D:
         raise UserError("give --G, --D or both")
+    if args.mbstd_group < 1:
+        raise UserError(f"--mbstd_group must be >= 1, got {args.mbstd_group}")
     if args.conv_clamp is not None and not (math.isfinite(args.conv_clamp) and args.conv_clamp > 0):
         raise UserError(f"--conv_clamp must be a positive number or null, got {args.conv_clamp}")
     model = import_stylegan2_ada(args.G, args.D, args)

@@ -182,6 +182,10 @@ class StyleGAN2(GANModule):
                 raise ValueError(f"{name} must be >= 1, got {k}")
         if not 0.0 <= style_mixing_prob <= 1.0:
             raise ValueError(f"style_mixing_prob must be in [0, 1], got {style_mixing_prob}")
+        if mbstd_num_channels < 0:
+            raise ValueError(f"mbstd_num_channels must be >= 0 (0 switches the layer off), got {mbstd_num_channels}")
+        if conv_clamp is not None and not conv_clamp > 0:
+            raise ValueError(f"conv_clamp must be positive or None, got {conv_clamp}")
         if ema_kimg < 0:
             raise ValueError(f"ema_kimg must be >= 0 (0 disables the EMA generator), got {ema_kimg}")
         super().__init__(loss="non_saturating", ema_decay=ema_beta(1, ema_kimg) if ema_kimg > 0 else None, **kwargs)

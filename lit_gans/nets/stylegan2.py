@@ -358,7 +358,7 @@ class DiscriminatorEpilogue(nn.Module):
 
     def forward(self, x: Tensor, img: Optional[Tensor]) -> Tensor:
         if self.architecture == "skip":
-            x = x + lrelu_conv(self.fromrgb, img, self.conv_clamp)
+            x = x + lrelu_conv(self.fromrgb, img, None)  # the official epilogue's fromRGB has no clamp
         if self.mbstd is not None:
             x = self.mbstd(x)
         x = lrelu_conv(self.conv, x, self.conv_clamp)  # (N, C4, 4, 4)

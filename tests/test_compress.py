@@ -9,8 +9,9 @@ from compress_helpers import TEACHERS, run_cli, save_teacher
 
 from lit_gans.checkpoints import load_model, read_checkpoint
 from lit_gans.commands import UserError
-from lit_gans.compress.graph import DeployedGenerator
+from lit_gans.compress.graph import DeployedGenerator, GeneratorGraph
 from lit_gans.compress.prune import l1_keep, prune_into
+from lit_gans.compress.quantize import quantize_int8
 from lit_gans.compress.student import build_student, check_supported, count_parameters
 from lit_gans.models import MODELS
 from lit_gans.models.distill import Distillation
@@ -122,11 +123,32 @@ def test_int8_is_close_to_the_float_generator_and_samples(name, tmp_path):
     assert (tmp_path / "q_MODEL_CARD.md").is_file()
 
 
-def test_int8_refuses_a_generator_it_cannot_quantise(tmp_path, capsys):
+def test_int8_refuses_what_it_cannot_quantise_in_one_line():
+    class Loops(torch.nn.Module):  # control flow on the input: FX cannot trace it
+        def forward(self, z):
+            return torch.stack([row * 2 for row in z])
+
+    class Elementwise(torch.nn.Module):  # traceable, but no operator has an int8 kernel
+        def forward(self, z):
+            return torch.tanh(z) * 2
+
+    with pytest.raises(UserError, match="int8: cannot quantise this generator"):
+        quantize_int8(Loops(), [(torch.randn(4, 3),)])
+    with pytest.raises(UserError, match="nothing was quantised"):
+        quantize_int8(Elementwise(), [(torch.randn(4, 3),)])
+
+
+def test_int8_of_stylegan2_is_refused_in_one_line_or_close_to_float(tmp_path, capsys):
     style = save_teacher("StyleGAN2", tmp_path)
-    assert run_cli(["compress", "--ckpt", style, "--method", "int8", "--out", tmp_path / "q.pt"], tmp_path) == 2
+    code = run_cli(["compress", "--ckpt", style, "--method", "int8", "--out", tmp_path / "q.pt", "--calibration", "2"], tmp_path)
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("lit-gans: error: int8: cannot quantise")
+    if code == 2:  # the modulated convolution of this version cannot be traced
+        assert len(err) == 1 and err[0].startswith("lit-gans: error: int8: cannot quantise")
+    else:
+        assert code == 0
+        float_graph = GeneratorGraph(load_model(style))
+        z = torch.randn(8, 8)
+        assert (DeployedGenerator(tmp_path / "q.pt").graph(z) - float_graph(z)).abs().mean() < 0.1
 
 
 @pytest.mark.parametrize("name", ["ProGAN", "CycleGAN", "SeqGAN"])

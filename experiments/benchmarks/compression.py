@@ -182,9 +182,9 @@ def goals(rows: list[dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=float, default=150.0, help="CPU seconds of teacher training")
-    parser.add_argument("--dcgan-steps", type=int, default=1000, help="distillation / fine-tuning steps, DCGAN")
-    parser.add_argument("--stylegan2-steps", type=int, default=400, help="distillation / fine-tuning steps, StyleGAN2")
+    parser.add_argument("--budget", type=float, default=100.0, help="CPU seconds of teacher training")
+    parser.add_argument("--dcgan-steps", type=int, default=600, help="distillation / fine-tuning steps, DCGAN")
+    parser.add_argument("--stylegan2-steps", type=int, default=250, help="distillation / fine-tuning steps, StyleGAN2")
     parser.add_argument("--widths", type=float, nargs="+", default=[0.5, 0.25, 0.2],
                         help="student widths (0.2: the widest DCGAN student with at most 1/8 of the parameters)")
     parser.add_argument("--models", nargs="+", choices=list(CONFIGS), default=["dcgan", "stylegan2"])

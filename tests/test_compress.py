@@ -68,17 +68,17 @@ def test_distillation_brings_the_student_towards_the_teacher():
     assert all(p.grad is None for p in teacher.parameters())  # the teacher stays as it was
 
 
-def test_distill_resumes_and_the_student_continues_with_fit(tmp_path):
+def test_distill_resumes_and_the_student_validates_and_continues_with_fit(tmp_path):
     teacher = save_teacher("DCGAN", tmp_path)
     out = tmp_path / "s.ckpt"
     args = ["compress", "--ckpt", teacher, "--method", "distill", "--out", out, "--batch_size", "8", "--progress", "false"]
     assert run_cli([*args, "--steps", "2"], tmp_path) == 0
     assert run_cli([*args, "--steps", "4", "--resume", "last"], tmp_path) == 0
     assert read_checkpoint(tmp_path / "s_run" / "checkpoints" / "last.ckpt")["global_step"] == 4
-    fit = ["fit", "--model", "DCGAN", "--data", "Digits", "--data.image_size", "8", "--trainer.max_steps", "2",
-           "--trainer.default_root_dir", "run", "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
-           "--trainer.enable_model_summary", "false", "--ckpt_path", out]
-    assert run_cli(fit, tmp_path) == 0
+    common = ["--model", "DCGAN", "--data", "Digits", "--data.image_size", "8", "--trainer.logger", "false",
+              "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false", "--ckpt_path", out]
+    assert run_cli(["validate", *common], tmp_path) == 0  # evaluation on held-out digits
+    assert run_cli(["fit", *common, "--trainer.max_steps", "2", "--trainer.default_root_dir", "run"], tmp_path) == 0
     resumed = load_model(tmp_path / "run" / "checkpoints" / "last.ckpt")
     assert resumed.hparams.g_channels == 2 and int(resumed.g_steps) >= 1  # the student's width, from the file
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -40,10 +41,11 @@ from lit_gans.data.digits import DigitsDataModule, load_digits_tensors
 from lit_gans.metrics.classifier import ClassifierFeatures, fit_classifier
 from lit_gans.metrics.scores import FeatureScores
 
-def methods(widths: list[float]) -> dict:
+def methods(widths: list[float], amounts: list[float]) -> dict:
     """Row name -> (compress method, its options); "teacher" is the trained model itself."""
     distilled = {f"distill_w{w:g}": ("distill", ["--width", str(w)]) for w in widths}
-    return {"teacher": None, **distilled, "prune_0.5": ("prune", ["--amount", "0.5"]), "int8": ("int8", [])}
+    pruned = {f"prune_{a:g}": ("prune", ["--amount", str(a)]) for a in amounts}
+    return {"teacher": None, **distilled, **pruned, "int8": ("int8", [])}
 
 
 def train_teacher(name: str, budget: float, seed: int, workdir: Path) -> Path:
@@ -76,7 +78,7 @@ def row_job(name: str, row: str, teacher: str, args: argparse.Namespace) -> dict
     torch.set_num_threads(1)
     start = time.process_time()
     out = {"model": name, "method": row, "file": teacher}
-    spec = methods(args.widths)[row]
+    spec = methods(args.widths, args.amounts)[row]
     if spec is not None:
         method, options = spec
         out["file"] = str(Path(teacher).with_name(f"{name}_{row}{'.pt' if method == 'int8' else '.ckpt'}"))
@@ -190,6 +192,8 @@ def main() -> None:
     parser.add_argument("--stylegan2-steps", type=int, default=150, help="distillation / fine-tuning steps, StyleGAN2")
     parser.add_argument("--widths", type=float, nargs="+", default=[0.5, 0.25, 0.2],
                         help="student widths (0.2: the widest DCGAN student with at most 1/8 of the parameters)")
+    parser.add_argument("--amounts", type=float, nargs="+", default=[0.5],
+                        help="pruning amounts (0.75: a width-1/4 student started from the L1-pruned teacher)")
     parser.add_argument("--models", nargs="+", choices=list(CONFIGS), default=["dcgan", "stylegan2"])
     parser.add_argument("--n-fake", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=20)
@@ -207,7 +211,7 @@ def main() -> None:
             teachers = dict(zip(args.models, pool.map(teacher_job, args.models, [args] * len(args.models),
                                                       [workdir] * len(args.models))))
             jobs = [pool.submit(row_job, name, row, teachers[name][0], args)
-                    for name in args.models for row in methods(args.widths)]
+                    for name in args.models for row in methods(args.widths, args.amounts)]
             runs = [job.result() for job in jobs]
         torch.set_num_threads(args.threads)
         x, y = load_digits_tensors(SIZE)
@@ -224,7 +228,7 @@ def main() -> None:
               "budget_cpu_s": args.budget, "steps": args.steps, "n_fake": args.n_fake, "threads": args.threads,
               "seed": args.seed, "configs": {m: CONFIGS[m] for m in args.models},
               "wall_s": round(time.perf_counter() - start, 1),
-              "command": "nice -n 10 python experiments/benchmarks/compression.py"}
+              "command": " ".join(["nice -n 10 python experiments/benchmarks/compression.py", *sys.argv[1:]])}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     for r in rows:

@@ -3,8 +3,8 @@
 Teachers: the models of ``experiments/dcgan/digits.yaml`` and ``experiments/stylegan2/digits.yaml`` (as
 ``lit-gans fit -c`` builds them), trained on all 1,797 digits at 16x16 for ``--budget`` seconds of their own process's
 CPU time (one thread; the teachers, then every row, in ``--workers`` worker processes), then saved with ``Trainer.save_checkpoint``. Every
-compressed model is made by the commands a user runs, called in-process: ``lit-gans compress`` (distill at widths
-1/2 and 1/4, prune --amount 0.5, int8) and ``lit-gans export`` (TorchScript for every checkpoint; ONNX checked
+compressed model is made by the commands a user runs, called in-process: ``lit-gans compress`` (distill at the
+``--widths``, prune at the ``--amounts``, int8) and ``lit-gans export`` (TorchScript for every checkpoint; ONNX checked
 against PyTorch to 1e-4 on random latents).
 
 Each row is then measured on its deployed TorchScript file, one after another in the main process with

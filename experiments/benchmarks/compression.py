@@ -2,9 +2,9 @@
 
 Teachers: the models of ``experiments/dcgan/digits.yaml`` and ``experiments/stylegan2/digits.yaml`` (as
 ``lit-gans fit -c`` builds them), trained on all 1,797 digits at 16x16 for ``--budget`` seconds of their own process's
-CPU time (one thread; the two teachers in two worker processes), then saved with ``Trainer.save_checkpoint``. Every
-compressed model is made by the commands a user runs, called in-process: ``lit-gans compress`` (distill at widths
-1/2 and 1/4, prune --amount 0.5, int8) and ``lit-gans export`` (TorchScript for every checkpoint; ONNX checked
+CPU time (one thread; the teachers, then every row, in ``--workers`` worker processes), then saved with ``Trainer.save_checkpoint``. Every
+compressed model is made by the commands a user runs, called in-process: ``lit-gans compress`` (distill at the
+``--widths``, prune at the ``--amounts``, int8) and ``lit-gans export`` (TorchScript for every checkpoint; ONNX checked
 against PyTorch to 1e-4 on random latents).
 
 Each row is then measured on its deployed TorchScript file, one after another in the main process with
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -40,10 +41,11 @@ from lit_gans.data.digits import DigitsDataModule, load_digits_tensors
 from lit_gans.metrics.classifier import ClassifierFeatures, fit_classifier
 from lit_gans.metrics.scores import FeatureScores
 
-def methods(widths: list[float]) -> dict:
+def methods(widths: list[float], amounts: list[float]) -> dict:
     """Row name -> (compress method, its options); "teacher" is the trained model itself."""
     distilled = {f"distill_w{w:g}": ("distill", ["--width", str(w)]) for w in widths}
-    return {"teacher": None, **distilled, "prune_0.5": ("prune", ["--amount", "0.5"]), "int8": ("int8", [])}
+    pruned = {f"prune_{a:g}": ("prune", ["--amount", str(a)]) for a in amounts}
+    return {"teacher": None, **distilled, **pruned, "int8": ("int8", [])}
 
 
 def train_teacher(name: str, budget: float, seed: int, workdir: Path) -> Path:
@@ -60,37 +62,38 @@ def train_teacher(name: str, budget: float, seed: int, workdir: Path) -> Path:
     return path
 
 
-def compress_all(name: str, args: argparse.Namespace, workdir: str) -> dict:
-    """One teacher's pipeline in a worker process: train, compress every way, export; the files and the errors."""
+def teacher_job(name: str, args: argparse.Namespace, workdir: str) -> tuple[str, float]:
+    """Trains one teacher in a worker process; its checkpoint and the CPU seconds."""
+    torch.set_num_threads(1)
+    start = time.process_time()
+    path = train_teacher(name, args.budget, args.seed, Path(workdir))
+    return str(path), round(time.process_time() - start, 1)
+
+
+def row_job(name: str, row: str, teacher: str, args: argparse.Namespace) -> dict:
+    """One row in a worker process: ``lit-gans compress`` (not for the teacher row), then for checkpoints ``lit-gans
+    export`` to TorchScript and the ONNX check. The file, or the error; CPU seconds; the export results."""
     from lit_gans.cli import main as cli
 
     torch.set_num_threads(1)
-    work = Path(workdir)
     start = time.process_time()
-    teacher = train_teacher(name, args.budget, args.seed, work)
-    out = {"teacher_cpu_s": round(time.process_time() - start, 1), "files": {"teacher": str(teacher)}, "errors": {},
-           "cpu_s": {}, "torchscript": {}, "onnx_max_abs": {}}
-    for row, spec in methods(args.widths).items():
-        if spec is None:
-            continue
+    out = {"model": name, "method": row, "file": teacher}
+    spec = methods(args.widths, args.amounts)[row]
+    if spec is not None:
         method, options = spec
-        path = work / f"{name}_{row}{'.pt' if method == 'int8' else '.ckpt'}"
-        steps = str(args.steps[name])
-        start = time.process_time()
+        out["file"] = str(Path(teacher).with_name(f"{name}_{row}{'.pt' if method == 'int8' else '.ckpt'}"))
         try:
-            cli(["compress", "--ckpt", str(teacher), "--method", method, "--out", str(path), "--steps", steps,
-                 "--progress", "false", "--seed", str(args.seed), *options])
-            out["files"][row] = str(path)
+            cli(["compress", "--ckpt", teacher, "--method", method, "--out", out["file"], "--steps",
+                 str(args.steps[name]), "--progress", "false", "--seed", str(args.seed), *options])
         except SystemExit as e:  # a UserError: the command's one line is in the worker's stderr
-            out["errors"][row] = f"lit-gans compress --method {method} exited {e.code}"
-        out["cpu_s"][row] = round(time.process_time() - start, 1)
-    for row, path in list(out["files"].items()):
-        if path.endswith(".ckpt"):
-            out["torchscript"][row], out["onnx_max_abs"][row] = export_both(cli, Path(path))
+            return out | {"file": None, "error": f"lit-gans compress --method {method} exited {e.code}"}
+    out["cpu_s"] = round(time.process_time() - start, 1)
+    if out["file"].endswith(".ckpt"):
+        out["torchscript"], out["onnx_max_abs"] = export_both(cli, Path(out["file"]), onnx=name in args.onnx)
     return out
 
 
-def export_both(cli, ckpt: Path) -> tuple[str, object]:
+def export_both(cli, ckpt: Path, onnx: bool) -> tuple[str, object]:
     """TorchScript next to the checkpoint (the file a row is measured on, if it exports), and ONNX checked to 1e-4:
     (TorchScript status, the largest ONNX difference from PyTorch or the error line)."""
     from lit_gans.commands.export import _export_onnx, _onnx_runner, check_graph
@@ -101,6 +104,8 @@ def export_both(cli, ckpt: Path) -> tuple[str, object]:
         torchscript = "ok"
     except SystemExit as e:
         torchscript = f"lit-gans export --format torchscript exited {e.code}"
+    if not onnx:
+        return torchscript, "not run (--onnx)"
     model = load_model(ckpt)
     graph = GeneratorGraph(model)
     try:
@@ -182,38 +187,48 @@ def goals(rows: list[dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=float, default=150.0, help="CPU seconds of teacher training")
-    parser.add_argument("--dcgan-steps", type=int, default=1000, help="distillation / fine-tuning steps, DCGAN")
-    parser.add_argument("--stylegan2-steps", type=int, default=400, help="distillation / fine-tuning steps, StyleGAN2")
+    parser.add_argument("--budget", type=float, default=45.0, help="CPU seconds of teacher training")
+    parser.add_argument("--dcgan-steps", type=int, default=400, help="distillation / fine-tuning steps, DCGAN")
+    parser.add_argument("--stylegan2-steps", type=int, default=150, help="distillation / fine-tuning steps, StyleGAN2")
     parser.add_argument("--widths", type=float, nargs="+", default=[0.5, 0.25, 0.2],
                         help="student widths (0.2: the widest DCGAN student with at most 1/8 of the parameters)")
+    parser.add_argument("--amounts", type=float, nargs="+", default=[0.5],
+                        help="pruning amounts (0.75: a width-1/4 student started from the L1-pruned teacher)")
     parser.add_argument("--models", nargs="+", choices=list(CONFIGS), default=["dcgan", "stylegan2"])
     parser.add_argument("--n-fake", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads for the latency measurements")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=6, help="worker processes (one thread each)")
+    parser.add_argument("--onnx", nargs="*", choices=list(CONFIGS), default=["dcgan"],
+                        help="models whose checkpoints are also exported to ONNX and checked (StyleGAN2's is refused)")
     parser.add_argument("--out", type=Path, default=ROOT / "experiments/results/compression.json")
     args = parser.parse_args()
     args.steps = {"dcgan": args.dcgan_steps, "stylegan2": args.stylegan2_steps}
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as workdir:
-        with ProcessPoolExecutor(len(args.models)) as pool:
-            runs = dict(zip(args.models, pool.map(compress_all, args.models, [args] * len(args.models),
-                                                  [workdir] * len(args.models))))
+        with ProcessPoolExecutor(args.workers) as pool:
+            teachers = dict(zip(args.models, pool.map(teacher_job, args.models, [args] * len(args.models),
+                                                      [workdir] * len(args.models))))
+            jobs = [pool.submit(row_job, name, row, teachers[name][0], args)
+                    for name in args.models for row in methods(args.widths, args.amounts)]
+            runs = [job.result() for job in jobs]
         torch.set_num_threads(args.threads)
         x, y = load_digits_tensors(SIZE)
         backbone = ClassifierFeatures(fit_classifier(x, y, seed=args.seed), SIZE)
-        rows = [measure(name, row, path, backbone, x, args)
-                for name, run in runs.items() for row, path in run["files"].items()]
-    for r in rows:
-        r["onnx_max_abs"] = runs[r["model"]]["onnx_max_abs"].get(r["method"], "n/a (int8: TorchScript only)")
-        r["torchscript_export"] = runs[r["model"]]["torchscript"].get(r["method"], "ok")
-    result = {"rows": rows, "goals": goals(rows), "errors": {m: r["errors"] for m, r in runs.items()},
-              "cpu_s": {m: {"teacher": r["teacher_cpu_s"], **r["cpu_s"]} for m, r in runs.items()},
+        rows = []
+        for run in runs:
+            if run["file"] is not None:
+                keep = {k: run[k] for k in ("torchscript", "onnx_max_abs") if k in run}
+                rows.append(measure(run["model"], run["method"], run["file"], backbone, x, args) | keep)
+    result = {"rows": rows, "goals": goals(rows),
+              "errors": {f"{r['model']} {r['method']}": r["error"] for r in runs if "error" in r},
+              "cpu_s": {f"{r['model']} {r['method']}": r.get("cpu_s") for r in runs}
+              | {f"{m} teacher training": t[1] for m, t in teachers.items()},
               "budget_cpu_s": args.budget, "steps": args.steps, "n_fake": args.n_fake, "threads": args.threads,
               "seed": args.seed, "configs": {m: CONFIGS[m] for m in args.models},
               "wall_s": round(time.perf_counter() - start, 1),
-              "command": "nice -n 10 python experiments/benchmarks/compression.py"}
+              "command": " ".join(["nice -n 10 python experiments/benchmarks/compression.py", *sys.argv[1:]])}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     for r in rows:

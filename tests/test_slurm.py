@@ -2,8 +2,8 @@
 their CPU settings (``ACCELERATOR=cpu``: DDP over gloo, one process per task):
 
 1. ``sbatch single_node.sbatch`` runs a tiny GAN to completion (state COMPLETED, ``last.ckpt`` and samples written);
-2. ``sbatch multi_node.sbatch`` with 2 tasks: Lightning takes world size and ranks from SLURM; USR1 to both tasks
-   stops them after the same batch, the job requeues itself and resumes; both ranks end with the same weights;
+2. ``sbatch multi_node.sbatch`` with 2 tasks: Lightning takes world size and ranks from SLURM; USR1 to one of the
+   tasks stops both after the same batch, the job requeues itself and resumes; both ranks end with the same weights;
 3. the same job as 1 is signalled USR1 (Lightning's requeue signal) at step 40, then requeued by ``scontrol requeue``
    (SIGTERM) at step 90: it saves ``last.ckpt`` each time, comes back under the same job id, resumes, and ends with
    the step count and the weights, bit for bit, of job 1, which ran uninterrupted.
@@ -15,11 +15,13 @@ SLURM's binaries are missing, and fail instead in CI (``LIT_GANS_REQUIRE_SLURM``
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import pytest
 import torch
@@ -35,10 +37,27 @@ TEMPLATES = ROOT / "experiments" / "slurm"
 CPUS = 4
 TIMEOUT = 400  # seconds for one job on a loaded 2-core machine (each start imports Lightning: 15-45 s)
 STEPS = 2 * 60  # optimizer steps of the tiny run: 2 epochs of 30 batches, a D and a G step each
-USR1 = ("scancel", "--signal=USR1")  # to every task, as --signal=SIGUSR1@90 and SLURM's pre-emption warning do
-REQUEUE = ("scontrol", "requeue")  # an administrator's requeue (PreemptMode=REQUEUE's too): SIGTERM to every task
-STOPS = {40: USR1, 90: REQUEUE}  # job 3: after step 40 (epoch 0) and after step 90 (epoch 1)
-DDP_STEPS, DDP_STOPS = 40, {20: USR1}  # job 2: 20 batches, USR1 to both tasks after the 10th
+
+
+def usr1(cluster: SlurmCluster, job: "Job", step: int) -> None:
+    """USR1 to every task, as ``--signal=SIGUSR1@90`` and SLURM's pre-emption warning send it."""
+    cluster.run("scancel", "--signal=USR1", job.id)
+
+
+def requeue(cluster: SlurmCluster, job: "Job", step: int) -> None:
+    """An administrator's requeue (and PreemptMode=REQUEUE's): SLURM sends SIGTERM to every task, then requeues."""
+    cluster.run("scontrol", "requeue", job.id)
+
+
+def usr1_to_rank_1_only(cluster: SlurmCluster, job: "Job", step: int) -> None:
+    """USR1 to rank 1 alone, then rank 0 goes on: the ranks must still agree to stop after this batch (as when the
+    signal reaches the tasks during different batches)."""
+    os.kill(json.loads((job.folder / f"paused_at_{step}_rank1").read_text())["pid"], signal.SIGUSR1)
+    (job.folder / f"go_{step}").touch()
+
+
+STOPS = {40: usr1, 90: requeue}  # job 3: after step 40 (epoch 0) and after step 90 (epoch 1)
+DDP_STEPS, DDP_STOPS = 40, {20: usr1_to_rank_1_only}  # job 2: 20 batches, interrupted after the 10th
 TINY = """\
 seed_everything: 0
 trainer:
@@ -110,12 +129,14 @@ def jobs(cluster, tmp_path_factory) -> dict[str, Job]:
     pool.shutdown()
 
 
-def interrupt(cluster: SlurmCluster, job: Job, stops: dict[int, tuple[str, ...]]) -> None:
-    """Each time the job pauses after a step of ``stops`` (tests/slurm_job.PauseAt), runs that step's command on it,
-    then lets the requeued job start."""
-    for restarts, (step, command) in enumerate(stops.items(), start=1):
-        wait_for_file(cluster, job.folder / f"paused_at_{step}", job.id, job.folder)
-        cluster.run(*command, job.id)
+def interrupt(cluster: SlurmCluster, job: Job, stops: dict[int, Callable]) -> None:
+    """Each time the job pauses after a step of ``stops`` (tests/slurm_job.PauseAt, every rank), interrupts it as
+    that step says, then lets the requeued job start."""
+    ranks = int(cluster.job(job.id)["NumTasks"])
+    for restarts, (step, interruption) in enumerate(stops.items(), start=1):
+        for rank in range(ranks):
+            wait_for_file(cluster, job.folder / f"paused_at_{step}_rank{rank}", job.id, job.folder)
+        interruption(cluster, job, step)
         release(cluster, job.id, restarts)
 
 
@@ -159,10 +180,11 @@ def test_slurm_single_node_job_completes(cluster, jobs):
 
 def test_slurm_preempted_job_is_requeued_and_resumes_exactly(cluster, jobs):
     job_id, folder = jobs["preempted"].id, jobs["preempted"].folder
-    jobs["preempted"].interrupted.result()  # USR1 after step 40, scontrol requeue after step 90 (and their releases)
+    jobs["preempted"].interrupted.result()  # scancel USR1 after step 40, scontrol requeue after step 90
     job = finished(cluster, job_id, folder)
     assert job["Restarts"] == "2"
-    assert [(folder / f"paused_at_{step}").read_text() for step in STOPS] == ["0", "1"]  # SLURM_RESTART_COUNT
+    paused = [json.loads((folder / f"paused_at_{step}_rank0").read_text()) for step in STOPS]
+    assert [p["restarts"] for p in paused] == ["0", "1"]  # SLURM_RESTART_COUNT of the runs that were interrupted
 
     log = job_log(folder, job_id)  # --open-mode=append: the three runs in one file
     first, second = STOPS
@@ -184,7 +206,7 @@ def test_slurm_preempted_job_is_requeued_and_resumes_exactly(cluster, jobs):
 
 def test_slurm_two_tasks_train_ddp_with_ranks_from_slurm_and_stop_together(cluster, jobs):
     job_id, folder = jobs["ddp"].id, jobs["ddp"].folder
-    jobs["ddp"].interrupted.result()  # USR1 to both tasks after step 20
+    jobs["ddp"].interrupted.result()  # USR1 to rank 1 after step 20
     job = finished(cluster, job_id, folder)
     assert job["NumTasks"] == "2" and job["Restarts"] == "1"
     log = job_log(folder, job_id)

@@ -28,7 +28,7 @@ import torch
 
 import slurm_cluster
 from lit_gans.checkpoints import read_checkpoint
-from slurm_cluster import SlurmCluster, start_cluster
+from slurm_cluster import SlurmCluster, free_port, start_cluster
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -96,7 +96,10 @@ def submit(cluster: SlurmCluster, folder: Path, template: str, *options: str, fi
     return cluster.sbatch(*CPU, *options, f"--output={folder}/slurm-%j.out", str(TEMPLATES / template), *fit,
                           cwd=folder, CONFIG=str(folder / "tiny.yaml"), RUN_DIR=str(folder / "run"),
                           ACCELERATOR="cpu", PRECISION="32-true", OMP_NUM_THREADS="1",
-                          PYTHONPATH=f"{ROOT}:{TESTS}", PYTHONWARNINGS="ignore")
+                          PYTHONPATH=f"{ROOT}:{TESTS}", PYTHONWARNINGS="ignore",
+                          # Lightning's default, 15000 + the job id's last 4 digits, is taken when two clusters (or
+                          # jobs 1000 apart) share a machine
+                          MASTER_PORT=str(free_port()))
 
 
 @dataclass

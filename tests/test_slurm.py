@@ -21,21 +21,27 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from subprocess import CompletedProcess
 from typing import Callable, Optional
 
 import pytest
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 import slurm_cluster
+from lit_gans.callbacks import preemption
+from lit_gans.callbacks.preemption import Preemption
 from lit_gans.checkpoints import read_checkpoint
 from slurm_cluster import SlurmCluster, free_port, start_cluster
+from test_preempt import SignalAt
+from test_resume import fit
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 TEMPLATES = ROOT / "experiments" / "slurm"
 #: CPUs the test node offers: the three jobs at once (they wait on imports and signals more than they compute)
 CPUS = 4
-TIMEOUT = 400  # seconds for one job on a loaded 2-core machine (each start imports Lightning: 15-45 s)
+TIMEOUT = 400  # seconds for one job on a loaded 2-core machine (a run took 54-106 s at load 20, mostly imports)
 STEPS = 2 * 60  # optimizer steps of the tiny run: 2 epochs of 30 batches, a D and a G step each
 
 
@@ -226,6 +232,29 @@ def test_slurm_two_tasks_train_ddp_with_ranks_from_slurm_and_stop_together(clust
     assert [k for k in w0["state"] if not torch.equal(w0["state"][k], w1["state"][k])] == []
     ckpt = read_checkpoint(folder / "run" / "checkpoints" / "last.ckpt")  # rank 0's, equal to both
     assert all(torch.equal(ckpt["state_dict"][k], w0["state"][k]) for k in w0["state"])
+
+
+# --- the callback's SLURM path in this process, without a cluster --------------------------------------------------------
+def test_slurm_requeue_signal_without_a_cluster_stops_after_the_batch_saves_and_requeues(tmp_path, monkeypatch):
+    """SLURM's variables make Lightning pick its SLURMEnvironment (auto-requeue); ``scontrol`` is recorded, not run."""
+    slurm = {"SLURM_NTASKS": "1", "SLURM_JOB_NAME": "lit-gans", "SLURM_JOB_ID": "4242", "SLURM_PROCID": "0",
+             "SLURM_LOCALID": "0", "SLURM_NODEID": "0", "SLURM_NODELIST": "localhost"}
+    for name, value in slurm.items():
+        monkeypatch.setenv(name, value)
+    calls = []
+    monkeypatch.setattr(preemption.subprocess, "run", lambda cmd, **kw: calls.append(cmd) or CompletedProcess(cmd, 0))
+    straight = fit("VanillaGAN", seed=0).state_dict()  # 2 epochs of 3 batches
+    callback = Preemption()
+    with pytest.raises(SystemExit) as stop:  # before the Preemption callback: it agrees to stop after this batch
+        fit("VanillaGAN", seed=0, callbacks=[SignalAt(2, signal.SIGUSR1), callback,
+                                             ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True)],
+            enable_checkpointing=True, default_root_dir=tmp_path)
+    assert stop.value.code in (None, 0) and callback.slurm_requeue and callback.requeue
+    assert calls == [["scontrol", "requeue", "4242"]]
+    assert torch.load(tmp_path / "ckpt" / "last.ckpt", weights_only=True)["global_step"] == 2 * 2  # after batch 2
+    assert sorted(p.name for p in tmp_path.rglob("*.ckpt")) == ["last.ckpt"]  # no hpc_ckpt_1.ckpt of Lightning's
+    resumed = fit("VanillaGAN", seed=7, ckpt_path=tmp_path / "ckpt" / "last.ckpt").state_dict()
+    assert [k for k, v in straight.items() if not torch.equal(v, resumed[k])] == []
 
 
 # --- where SLURM is missing or broken: a skip here, a failure that says why in CI ----------------------------------------

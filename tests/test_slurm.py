@@ -234,7 +234,7 @@ def test_slurm_two_tasks_train_ddp_with_ranks_from_slurm_and_stop_together(clust
     assert all(torch.equal(ckpt["state_dict"][k], w0["state"][k]) for k in w0["state"])
 
 
-# --- the callback's SLURM path in this process, without a cluster --------------------------------------------------------
+# --- the callback's SLURM path in this process, without a cluster -----------------------------------------------------
 def test_slurm_requeue_signal_without_a_cluster_stops_after_the_batch_saves_and_requeues(tmp_path, monkeypatch):
     """SLURM's variables make Lightning pick its SLURMEnvironment (auto-requeue); ``scontrol`` is recorded, not run."""
     slurm = {"SLURM_NTASKS": "1", "SLURM_JOB_NAME": "lit-gans", "SLURM_JOB_ID": "4242", "SLURM_PROCID": "0",
@@ -257,7 +257,7 @@ def test_slurm_requeue_signal_without_a_cluster_stops_after_the_batch_saves_and_
     assert [k for k, v in straight.items() if not torch.equal(v, resumed[k])] == []
 
 
-# --- where SLURM is missing or broken: a skip here, a failure that says why in CI ----------------------------------------
+# --- where SLURM is missing or broken: a skip here, a failure that says why in CI -------------------------------------
 @pytest.mark.parametrize("ci", [True, False], ids=["ci", "elsewhere"])
 def test_slurm_missing_binaries_fail_in_ci_and_skip_elsewhere(tmp_path, monkeypatch, ci):
     monkeypatch.setattr(slurm_cluster.shutil, "which", lambda name, path=None: None if name == "slurmd" else name)

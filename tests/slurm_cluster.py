@@ -132,7 +132,8 @@ class SlurmCluster:
         self._spawn("munged", ["munged", "--foreground", "--force", f"--socket={munge}/munge.socket",
                                f"--key-file={key}", f"--log-file={munge}/munged.log",
                                f"--pid-file={munge}/munged.pid", f"--seed-file={munge}/munged.seed"])
-        self._wait_for(lambda: (munge / "munge.socket").exists(), "munged did not create its socket", munge / "munged.log")
+        self._wait_for(lambda: (munge / "munge.socket").exists(), "munged did not create its socket",
+                       munge / "munged.log")
         self._spawn("slurmctld", ["slurmctld", "-D", "-i", "-f", str(self.conf)])
         self._spawn("slurmd", ["slurmd", "-D", "-N", self.node, "-f", str(self.conf)])
         self._wait_for(lambda: self.node_state() == "idle", f"node {self.node} did not become idle",
@@ -197,7 +198,7 @@ class SlurmCluster:
                     found.append((int(entry.name), (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()))
         return found
 
-    # --- commands -------------------------------------------------------------------------------------------------------
+    # --- commands ----------------------------------------------------------------------------------------------------
     def run(self, *command: str, check: bool = True, **extra_env: str) -> str:
         done = subprocess.run(command, env=self.env(**extra_env), capture_output=True, text=True, timeout=60)
         if check and done.returncode != 0:

@@ -16,21 +16,26 @@ PAUSE_TIMEOUT = 240  # seconds a paused run waits for its signal before it goes 
 
 
 class PauseAt(L.Callback):
-    """After the training batch that ends at a global step in ``steps``, writes ``<folder>/paused_at_<step>`` and waits
-    until a signal has asked the run to stop, so that the test signals the job at a known point in training. Comes
-    before the Preemption callback (the CLI appends its own callbacks), which then stops the run after this batch."""
+    """After the training batch that ends at a global step in ``steps``, writes ``<folder>/paused_at_<step>_rank<r>``
+    (SLURM's restart count and the process id, as JSON) and waits until a signal has reached the process or the test
+    writes ``<folder>/go_<step>``, so that the test interrupts the job at a known point in training. Comes before the
+    Preemption callback (the CLI appends its own callbacks), which then stops the run after this batch."""
 
     def __init__(self, folder: str, steps: list[int]) -> None:
         self.folder, self.steps = Path(folder), steps
 
     def on_train_batch_end(self, trainer: L.Trainer, *args) -> None:
-        if trainer.global_step not in self.steps:
+        step = trainer.global_step
+        if step not in self.steps:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / f"paused_at_{trainer.global_step}").write_text(os.environ.get("SLURM_RESTART_COUNT", "0"))
+        record = {"restarts": os.environ.get("SLURM_RESTART_COUNT", "0"), "pid": os.getpid()}
+        (self.folder / f"paused_at_{step}_rank{trainer.global_rank}").write_text(json.dumps(record))
         preemption = next(cb for cb in trainer.callbacks if isinstance(cb, Preemption))
         deadline = time.time() + PAUSE_TIMEOUT
-        while not (trainer.received_sigterm or preemption.signalled) and time.time() < deadline:
+        while not (trainer.received_sigterm or preemption.signalled or (self.folder / f"go_{step}").exists()):
+            if time.time() > deadline:
+                break
             time.sleep(0.05)  # the signal handler runs in this thread, between two sleeps
 
 

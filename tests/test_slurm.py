@@ -2,8 +2,8 @@
 their CPU settings (``ACCELERATOR=cpu``: DDP over gloo, one process per task):
 
 1. ``sbatch single_node.sbatch`` runs a tiny GAN to completion (state COMPLETED, ``last.ckpt`` and samples written);
-2. ``sbatch multi_node.sbatch`` with 2 tasks: Lightning takes world size and ranks from SLURM; USR1 to both tasks
-   stops them after the same batch, the job requeues itself and resumes; both ranks end with the same weights;
+2. ``sbatch multi_node.sbatch`` with 2 tasks: Lightning takes world size and ranks from SLURM; USR1 to one of the
+   tasks stops both after the same batch, the job requeues itself and resumes; both ranks end with the same weights;
 3. the same job as 1 is signalled USR1 (Lightning's requeue signal) at step 40, then requeued by ``scontrol requeue``
    (SIGTERM) at step 90: it saves ``last.ckpt`` each time, comes back under the same job id, resumes, and ends with
    the step count and the weights, bit for bit, of job 1, which ran uninterrupted.
@@ -15,30 +15,55 @@ SLURM's binaries are missing, and fail instead in CI (``LIT_GANS_REQUIRE_SLURM``
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from subprocess import CompletedProcess
+from typing import Callable, Optional
 
 import pytest
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 import slurm_cluster
+from lit_gans.callbacks import preemption
+from lit_gans.callbacks.preemption import Preemption
 from lit_gans.checkpoints import read_checkpoint
-from slurm_cluster import SlurmCluster, start_cluster
+from slurm_cluster import SlurmCluster, free_port, start_cluster
+from test_preempt import SignalAt
+from test_resume import fit
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 TEMPLATES = ROOT / "experiments" / "slurm"
 #: CPUs the test node offers: the three jobs at once (they wait on imports and signals more than they compute)
 CPUS = 4
-TIMEOUT = 400  # seconds for one job on a loaded 2-core machine (each start imports Lightning: 15-45 s)
+TIMEOUT = 400  # seconds for one job on a loaded 2-core machine (a run took 54-106 s at load 20, mostly imports)
 STEPS = 2 * 60  # optimizer steps of the tiny run: 2 epochs of 30 batches, a D and a G step each
-USR1 = ("scancel", "--signal=USR1")  # to every task, as --signal=SIGUSR1@90 and SLURM's pre-emption warning do
-REQUEUE = ("scontrol", "requeue")  # an administrator's requeue (PreemptMode=REQUEUE's too): SIGTERM to every task
-STOPS = {40: USR1, 90: REQUEUE}  # job 3: after step 40 (epoch 0) and after step 90 (epoch 1)
-DDP_STEPS, DDP_STOPS = 40, {20: USR1}  # job 2: 20 batches, USR1 to both tasks after the 10th
+
+
+def usr1(cluster: SlurmCluster, job: "Job", step: int) -> None:
+    """USR1 to every task, as ``--signal=SIGUSR1@90`` and SLURM's pre-emption warning send it."""
+    cluster.run("scancel", "--signal=USR1", job.id)
+
+
+def requeue(cluster: SlurmCluster, job: "Job", step: int) -> None:
+    """An administrator's requeue (and PreemptMode=REQUEUE's): SLURM sends SIGTERM to every task, then requeues."""
+    cluster.run("scontrol", "requeue", job.id)
+
+
+def usr1_to_rank_1_only(cluster: SlurmCluster, job: "Job", step: int) -> None:
+    """USR1 to rank 1 alone, then rank 0 goes on: the ranks must still agree to stop after this batch (as when the
+    signal reaches the tasks during different batches)."""
+    os.kill(json.loads((job.folder / f"paused_at_{step}_rank1").read_text())["pid"], signal.SIGUSR1)
+    (job.folder / f"go_{step}").touch()
+
+
+STOPS = {40: usr1, 90: requeue}  # job 3: after step 40 (epoch 0) and after step 90 (epoch 1)
+DDP_STEPS, DDP_STOPS = 40, {20: usr1_to_rank_1_only}  # job 2: 20 batches, interrupted after the 10th
 TINY = """\
 seed_everything: 0
 trainer:
@@ -77,7 +102,10 @@ def submit(cluster: SlurmCluster, folder: Path, template: str, *options: str, fi
     return cluster.sbatch(*CPU, *options, f"--output={folder}/slurm-%j.out", str(TEMPLATES / template), *fit,
                           cwd=folder, CONFIG=str(folder / "tiny.yaml"), RUN_DIR=str(folder / "run"),
                           ACCELERATOR="cpu", PRECISION="32-true", OMP_NUM_THREADS="1",
-                          PYTHONPATH=f"{ROOT}:{TESTS}", PYTHONWARNINGS="ignore")
+                          PYTHONPATH=f"{ROOT}:{TESTS}", PYTHONWARNINGS="ignore",
+                          # Lightning's default, 15000 + the job id's last 4 digits, is taken when two clusters (or
+                          # jobs 1000 apart) share a machine
+                          MASTER_PORT=str(free_port()))
 
 
 @dataclass
@@ -110,12 +138,14 @@ def jobs(cluster, tmp_path_factory) -> dict[str, Job]:
     pool.shutdown()
 
 
-def interrupt(cluster: SlurmCluster, job: Job, stops: dict[int, tuple[str, ...]]) -> None:
-    """Each time the job pauses after a step of ``stops`` (tests/slurm_job.PauseAt), runs that step's command on it,
-    then lets the requeued job start."""
-    for restarts, (step, command) in enumerate(stops.items(), start=1):
-        wait_for_file(cluster, job.folder / f"paused_at_{step}", job.id, job.folder)
-        cluster.run(*command, job.id)
+def interrupt(cluster: SlurmCluster, job: Job, stops: dict[int, Callable]) -> None:
+    """Each time the job pauses after a step of ``stops`` (tests/slurm_job.PauseAt, every rank), interrupts it as
+    that step says, then lets the requeued job start."""
+    ranks = int(cluster.job(job.id)["NumTasks"])
+    for restarts, (step, interruption) in enumerate(stops.items(), start=1):
+        for rank in range(ranks):
+            wait_for_file(cluster, job.folder / f"paused_at_{step}_rank{rank}", job.id, job.folder)
+        interruption(cluster, job, step)
         release(cluster, job.id, restarts)
 
 
@@ -159,10 +189,11 @@ def test_slurm_single_node_job_completes(cluster, jobs):
 
 def test_slurm_preempted_job_is_requeued_and_resumes_exactly(cluster, jobs):
     job_id, folder = jobs["preempted"].id, jobs["preempted"].folder
-    jobs["preempted"].interrupted.result()  # USR1 after step 40, scontrol requeue after step 90 (and their releases)
+    jobs["preempted"].interrupted.result()  # scancel USR1 after step 40, scontrol requeue after step 90
     job = finished(cluster, job_id, folder)
     assert job["Restarts"] == "2"
-    assert [(folder / f"paused_at_{step}").read_text() for step in STOPS] == ["0", "1"]  # SLURM_RESTART_COUNT
+    paused = [json.loads((folder / f"paused_at_{step}_rank0").read_text()) for step in STOPS]
+    assert [p["restarts"] for p in paused] == ["0", "1"]  # SLURM_RESTART_COUNT of the runs that were interrupted
 
     log = job_log(folder, job_id)  # --open-mode=append: the three runs in one file
     first, second = STOPS
@@ -184,7 +215,7 @@ def test_slurm_preempted_job_is_requeued_and_resumes_exactly(cluster, jobs):
 
 def test_slurm_two_tasks_train_ddp_with_ranks_from_slurm_and_stop_together(cluster, jobs):
     job_id, folder = jobs["ddp"].id, jobs["ddp"].folder
-    jobs["ddp"].interrupted.result()  # USR1 to both tasks after step 20
+    jobs["ddp"].interrupted.result()  # USR1 to rank 1 after step 20
     job = finished(cluster, job_id, folder)
     assert job["NumTasks"] == "2" and job["Restarts"] == "1"
     log = job_log(folder, job_id)
@@ -203,7 +234,30 @@ def test_slurm_two_tasks_train_ddp_with_ranks_from_slurm_and_stop_together(clust
     assert all(torch.equal(ckpt["state_dict"][k], w0["state"][k]) for k in w0["state"])
 
 
-# --- where SLURM is missing or broken: a skip here, a failure that says why in CI ----------------------------------------
+# --- the callback's SLURM path in this process, without a cluster -----------------------------------------------------
+def test_slurm_requeue_signal_without_a_cluster_stops_after_the_batch_saves_and_requeues(tmp_path, monkeypatch):
+    """SLURM's variables make Lightning pick its SLURMEnvironment (auto-requeue); ``scontrol`` is recorded, not run."""
+    slurm = {"SLURM_NTASKS": "1", "SLURM_JOB_NAME": "lit-gans", "SLURM_JOB_ID": "4242", "SLURM_PROCID": "0",
+             "SLURM_LOCALID": "0", "SLURM_NODEID": "0", "SLURM_NODELIST": "localhost"}
+    for name, value in slurm.items():
+        monkeypatch.setenv(name, value)
+    calls = []
+    monkeypatch.setattr(preemption.subprocess, "run", lambda cmd, **kw: calls.append(cmd) or CompletedProcess(cmd, 0))
+    straight = fit("VanillaGAN", seed=0).state_dict()  # 2 epochs of 3 batches
+    callback = Preemption()
+    with pytest.raises(SystemExit) as stop:  # before the Preemption callback: it agrees to stop after this batch
+        fit("VanillaGAN", seed=0, callbacks=[SignalAt(2, signal.SIGUSR1), callback,
+                                             ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True)],
+            enable_checkpointing=True, default_root_dir=tmp_path)
+    assert stop.value.code in (None, 0) and callback.slurm_requeue and callback.requeue
+    assert calls == [["scontrol", "requeue", "4242"]]
+    assert torch.load(tmp_path / "ckpt" / "last.ckpt", weights_only=True)["global_step"] == 2 * 2  # after batch 2
+    assert sorted(p.name for p in tmp_path.rglob("*.ckpt")) == ["last.ckpt"]  # no hpc_ckpt_1.ckpt of Lightning's
+    resumed = fit("VanillaGAN", seed=7, ckpt_path=tmp_path / "ckpt" / "last.ckpt").state_dict()
+    assert [k for k, v in straight.items() if not torch.equal(v, resumed[k])] == []
+
+
+# --- where SLURM is missing or broken: a skip here, a failure that says why in CI -------------------------------------
 @pytest.mark.parametrize("ci", [True, False], ids=["ci", "elsewhere"])
 def test_slurm_missing_binaries_fail_in_ci_and_skip_elsewhere(tmp_path, monkeypatch, ci):
     monkeypatch.setattr(slurm_cluster.shutil, "which", lambda name, path=None: None if name == "slurmd" else name)

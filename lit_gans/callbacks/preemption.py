@@ -61,6 +61,7 @@ class Preemption(Callback):
         # Lightning installs its handlers just before training starts, and restores the previous ones at teardown.
         env = getattr(trainer._accelerator_connector, "cluster_environment", None)  # what Lightning's connector checks
         self.slurm_requeue = isinstance(env, SLURMEnvironment) and env.auto_requeue and env.requeue_signal is not None
+        self.signalled = self.requeue = False
         if self.slurm_requeue:
             signal.signal(env.requeue_signal, self._note_signal)
         elif self.sigusr1 and hasattr(signal, "SIGUSR1"):

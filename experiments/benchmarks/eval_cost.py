@@ -1,7 +1,7 @@
 """Cost of one Inception evaluation through the Evaluation callback against torchmetrics called directly on the same
 samples, and the speed-up of the callback's evaluation with 2 processes over 1 (DDP over gloo on the CPU).
 
-    python experiments/benchmarks/eval_cost.py [--num_samples 256] [--num_real 64] [--repeats 1]
+    python experiments/benchmarks/eval_cost.py [--num_samples 256] [--num_real 64] [--repeats 1] [--batch_size 64]
                                                [--inception_weights PATH]
 
 Workload, as a real job runs it: the Inception v3 backbone (torch-fidelity's FID network, images resized to 299x299;
@@ -10,7 +10,8 @@ an untrained DCGAN generator on 32x32 digits, FID only on both sides, ``num_samp
 ``batch_size``, the real features fed once beforehand on both sides (the callback from its disk cache).
 
 1. ``ratio``: the callback's ``evaluate`` against torchmetrics' ``FrechetInceptionDistance(feature=2048)`` updated
-   with the same chunks (the same seeds) and computed, in this process with torch's default thread count.
+   with the same chunks (the same seeds) and computed, in this process with torch's default thread count, in wall
+   time (and ``cpu_ratio`` in process CPU time).
 2. The evaluation at the end of a 2-step ``Trainer.fit`` with 1 process and with 2 (``DDPStrategy``, fork). Every
    process of the 2-process run gets ``cpu_count // 2`` threads (Lightning sets them unless ``OMP_NUM_THREADS`` is
    set), so two comparisons are made:
@@ -21,8 +22,10 @@ an untrained DCGAN generator on 32x32 digits, FID only on both sides, ``num_samp
      each (wall), and ``speedup_2proc_cpu`` the same from CPU time (1 process's CPU seconds over the busiest
      process's), which a machine shared with other jobs distorts less.
 
-   The one-off setup of a run's first evaluation (building the backbone, reading the cached real features) is timed
-   apart (``setup_s``) and left out of these times: a job pays it once, not at every evaluation.
+   With ``OMP_NUM_THREADS=1`` (torch then runs 1 thread) the two comparisons are the same runs.
+   The one-off setup of a run's first evaluation (building the backbone, computing the real features: every fit
+   starts from an empty cache) is timed apart (``setup_s``, and ``setup_cpu_s`` per process) and left out of these
+   times: a job pays it once, not at every evaluation.
 
 Prints a Markdown table; writes experiments/results/eval_cost.json with the load average before and after.
 """
@@ -62,33 +65,33 @@ def make_model() -> DCGAN:
 
 
 class TimedEvaluation(Evaluation):
-    """The Evaluation callback, also recording per process: the setup seconds of its first evaluation, the CPU
-    seconds and the thread count; gathered over the processes into ``trainer.callback_metrics``."""
+    """The Evaluation callback, also recording per process the wall and CPU seconds of the scoring and of the setup
+    of its first evaluation, and the thread count; gathered over the processes into ``trainer.callback_metrics``."""
 
-    setup_seconds = 0.0
+    KEYS = ("scoring_seconds", "scoring_cpu_seconds", "setup_seconds", "setup_cpu_seconds", "threads")
 
     def _setup_scores(self, trainer, pl_module):
-        start = time.perf_counter()
-        first = self.scores is None
+        first, start, cpu = self.scores is None, time.perf_counter(), time.process_time()
         scores = super()._setup_scores(trainer, pl_module)
         if first:
-            self.setup_seconds = time.perf_counter() - start
+            self.setup = (time.perf_counter() - start, time.process_time() - cpu)
         return scores
 
     def evaluate(self, trainer, pl_module):
-        self.setup_seconds, cpu = 0.0, time.process_time()
+        self.setup, cpu = (0.0, 0.0), time.process_time()
         results = super().evaluate(trainer, pl_module)
-        mine = torch.tensor([results["seconds"] - self.setup_seconds, time.process_time() - cpu, self.setup_seconds,
+        cpu = time.process_time() - cpu
+        mine = torch.tensor([results["seconds"] - self.setup[0], cpu - self.setup[1], *self.setup,
                              float(torch.get_num_threads())], dtype=torch.float64)
-        per_process = trainer.strategy.all_gather(mine).reshape(-1, 4)  # (processes, 4)
-        for i, key in enumerate(("scoring_seconds", "cpu_seconds", "setup_seconds", "threads")):
+        per_process = trainer.strategy.all_gather(mine).reshape(-1, len(self.KEYS))  # (processes, keys)
+        for i, key in enumerate(self.KEYS):
             trainer.callback_metrics[f"bench/{key}"] = per_process[:, i].clone()
         return results
 
 
 def fit_evaluation(devices: int, threads: int, cache: str, args) -> dict:
-    """The evaluation at the end of a 2-step fit (real features already cached). ``threads`` applies to the 1-process
-    run; Lightning sets those of the 2-process run."""
+    """The evaluation at the end of a 2-step fit. ``threads`` applies to the 1-process run; Lightning sets those of
+    the 2-process run. An empty ``cache`` folder makes the setup compute the real features."""
     cb = TimedEvaluation(every_n_epochs=0, num_samples=args.num_samples, batch_size=args.batch_size,
                          backbone="inception", inception_weights=args.inception_weights, metrics=["fid"],
                          num_real=args.num_real, cache_dir=cache)
@@ -102,25 +105,25 @@ def fit_evaluation(devices: int, threads: int, cache: str, args) -> dict:
         trainer.fit(make_model(), datamodule=DigitsDataModule(image_size=IMAGE_SIZE, batch_size=64))
     finally:
         torch.set_num_threads(default_threads)
-    m = trainer.callback_metrics
-    return {"wall_s": float(m["bench/scoring_seconds"][0]), "cpu_s": m["bench/cpu_seconds"].tolist(),
-            "setup_s": float(m["bench/setup_seconds"].max()), "threads": m["bench/threads"].int().tolist(),
-            "fid": float(m["eval/fid"])}
+    m = {key: trainer.callback_metrics[f"bench/{key}"].tolist() for key in TimedEvaluation.KEYS}
+    return {"wall_s": m["scoring_seconds"][0], "cpu_s": m["scoring_cpu_seconds"], "setup_s": max(m["setup_seconds"]),
+            "setup_cpu_s": m["setup_cpu_seconds"], "threads": [int(t) for t in m["threads"]],
+            "fid": float(trainer.callback_metrics["eval/fid"])}
 
 
-def time_callback(cb: Evaluation, model, data, repeats: int) -> tuple[list[float], float]:
+def time_callback(cb: Evaluation, model, data, repeats: int) -> tuple[list[tuple[float, float]], float]:
     trainer = SimpleNamespace(global_rank=0, world_size=1, local_rank=0, datamodule=data, callback_metrics={},
                               loggers=[], global_step=0)
     cb._setup_scores(trainer, model)  # backbone and real features: once per run, not timed
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         results = cb.evaluate(trainer, model)
-        times.append(time.perf_counter() - start)
+        times.append((time.perf_counter() - start, time.process_time() - cpu))
     return times, results["fid"]
 
 
-def time_direct(cb: Evaluation, model, real: torch.Tensor, repeats: int) -> tuple[list[float], float]:
+def time_direct(cb: Evaluation, model, real: torch.Tensor, repeats: int) -> tuple[list[tuple[float, float]], float]:
     """torchmetrics as a user calls it: images in [0, 1] (``normalize=True``), grey repeated on 3 channels."""
     fid = FrechetInceptionDistance(feature=2048, reset_real_features=False, normalize=True,
                                    feature_extractor_weights_path=cb.inception_weights)
@@ -129,18 +132,20 @@ def time_direct(cb: Evaluation, model, real: torch.Tensor, repeats: int) -> tupl
         fid.update(to_rgb01(x), real=True)
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for i in range(cb.num_chunks):
             n = min(cb.batch_size, cb.num_samples - i * cb.batch_size)
             fid.update(to_rgb01(model.sample(n, seed=cb.seed + i)), real=False)
         value = float(fid.compute())
         fid.reset()
-        times.append(time.perf_counter() - start)
+        times.append((time.perf_counter() - start, time.process_time() - cpu))
     return times, value
 
 
-def median_run(devices: int, threads: int, cache: str, args) -> dict:
-    runs = [fit_evaluation(devices, threads, cache, args) for _ in range(args.repeats)]
+def median_run(devices: int, threads: int, cache: str | None, args) -> dict:
+    """Median (by scoring wall time) of ``repeats`` runs; ``cache=None``: a fresh, empty cache folder each run."""
+    runs = [fit_evaluation(devices, threads, cache or tempfile.mkdtemp(prefix="eval_cost_"), args)
+            for _ in range(args.repeats)]
     return sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
 
 
@@ -165,27 +170,32 @@ def main() -> None:
                     inception_weights=args.inception_weights, metrics=["fid"], num_real=args.num_real, cache_dir=cache)
     callback_times, callback_fid = time_callback(cb, model, data, args.repeats)  # also fills the real-feature cache
     direct_times, direct_fid = time_direct(cb, model, data.val_set.tensors[0][: args.num_real], args.repeats)
-    one = median_run(1, threads, cache, args)
-    one_1thread = median_run(1, 1, cache, args)
-    two = median_run(2, threads, cache, args)
-    callback_s, direct_s = statistics.median(callback_times), statistics.median(direct_times)
+    one = median_run(1, threads, None, args)  # None: every fit computes the real features in its setup
+    one_1thread = one if threads == 1 else median_run(1, 1, None, args)
+    two = median_run(2, threads, None, args)
+    (callback_s, callback_cpu), (direct_s, direct_cpu) = (map(statistics.median, zip(*t))
+                                                          for t in (callback_times, direct_times))
     result = {
         "num_samples": args.num_samples, "callback_s": callback_s, "direct_s": direct_s, "ratio": callback_s / direct_s,
         "one_process_s": one["wall_s"], "two_processes_s": two["wall_s"], "speedup_2proc": one["wall_s"] / two["wall_s"],
-        "threads": threads,
+        "threads": threads, "callback_cpu_s": callback_cpu, "direct_cpu_s": direct_cpu,
+        "cpu_ratio": callback_cpu / direct_cpu,
         "one_process_1thread_s": one_1thread["wall_s"],
         "speedup_2proc_1thread": one_1thread["wall_s"] / two["wall_s"],
         "speedup_2proc_cpu": one_1thread["cpu_s"][0] / max(two["cpu_s"]),
         "threads_per_process_2proc": two["threads"],
         "cpu_s": {"one_process": one["cpu_s"], "one_process_1thread": one_1thread["cpu_s"], "two_processes": two["cpu_s"]},
-        "setup_s": {"one_process": one["setup_s"], "two_processes": two["setup_s"]},
+        "setup_s": {"one_process": one["setup_s"], "one_process_1thread": one_1thread["setup_s"],
+                    "two_processes": two["setup_s"]},
+        "setup_cpu_s": {"one_process_1thread": one_1thread["setup_cpu_s"], "two_processes": two["setup_cpu_s"]},
         "fid": {"callback": callback_fid, "direct": direct_fid, "one_process": one["fid"], "two_processes": two["fid"]},
         "backbone": "inception-v3 (torch-fidelity), 299x299, " + ("random weights" if "lit_gans_inception_" in
                                                                  args.inception_weights else "given weights"),
         "batch_size": args.batch_size, "num_real": args.num_real, "repeats": args.repeats, "image_size": IMAGE_SIZE,
         "cpu_count": os.cpu_count(), "load_average_before": list(load_before), "load_average_after": list(os.getloadavg()),
         "total_seconds": time.perf_counter() - start,
-        "command": f"python experiments/benchmarks/eval_cost.py --num_samples {args.num_samples} "
+        "command": ("OMP_NUM_THREADS=1 " if os.environ.get("OMP_NUM_THREADS") == "1" else "")
+        + f"python experiments/benchmarks/eval_cost.py --num_samples {args.num_samples} "
                    f"--batch_size {args.batch_size} --num_real {args.num_real} --repeats {args.repeats}",
     }
     print("| measure | value |\n|---|---|")

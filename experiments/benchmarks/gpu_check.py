@@ -14,8 +14,9 @@ path length regularisation or style mixing are refused (that plain loop does not
 
 The batches are random images made once on the device, so no data loading is measured. After ``--warmup`` batches
 (kernel selection, allocator) both sides are timed to the end with one ``synchronize`` before and after. On CUDA a
-second, shorter run of each side (``--sync-steps`` batches) under ``torch.cuda.set_sync_debug_mode("warn")`` counts
-the calls that wait for the device (one warning each).
+second, shorter run of each side (``--sync-steps`` batches after the warm-up) under
+``torch.cuda.set_sync_debug_mode("warn")``, switched on after the warm-up only, counts the calls that wait for the
+device (one warning each).
 
 Prints a Markdown table and writes experiments/results/gpu_check.json (``--out``).
 """
@@ -101,37 +102,49 @@ def plain_stylegan2(model: GANModule, batches) -> None:
             torch._foreach_lerp_(list(G_ema.parameters()), list(G.parameters()), 0.001)
 
 
-def run_plain(name: str, model: GANModule, batches, warmup: int) -> float:
-    """Seconds of the batches after ``warmup``."""
+def sync_debug(on: bool, device: torch.device) -> None:
+    """Warn on every synchronising CUDA call (``on``) or stop warning; nothing off CUDA."""
+    if device.type == "cuda":
+        torch.cuda.set_sync_debug_mode("warn" if on else "default")
+
+
+def run_plain(name: str, model: GANModule, batches, warmup: int, count: bool = False) -> float:
+    """Seconds of the batches after ``warmup``; with ``count``, their synchronising calls warn."""
     loop = plain_stylegan2 if name == "stylegan2" else lambda m, b: plain_loop(m, b, m.hparams.z_dim)
+    device = batches[0][0].device
     loop(model, batches[:warmup])
-    synchronize(batches[0][0].device)
+    synchronize(device)
     start = time.perf_counter()
+    sync_debug(count, device)
     loop(model, batches[warmup:])
-    synchronize(batches[0][0].device)
+    sync_debug(False, device)
+    synchronize(device)
     return time.perf_counter() - start
 
 
 # --- the Lightning side ------------------------------------------------------------------------------------------------
 class WarmTimer(L.Callback):
-    """From the start of batch ``warmup`` to the end of training, one device synchronisation at each end."""
+    """From the start of batch ``warmup`` to the end of training, one device synchronisation at each end; with
+    ``count``, the synchronising calls in between warn."""
 
-    def __init__(self, warmup: int) -> None:
-        self.warmup, self.start, self.seconds = warmup, None, None
+    def __init__(self, warmup: int, count: bool = False) -> None:
+        self.warmup, self.count, self.start, self.seconds = warmup, count, None, None
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         if batch_idx == self.warmup:
             synchronize(pl_module.device)
             self.start = time.perf_counter()
+            sync_debug(self.count, pl_module.device)
 
     def on_train_end(self, trainer, pl_module):
+        sync_debug(False, pl_module.device)
         synchronize(pl_module.device)
         self.seconds = time.perf_counter() - self.start
 
 
-def run_lightning(model: GANModule, batches, warmup: int, device: torch.device) -> float:
+def run_lightning(model: GANModule, batches, warmup: int, device: torch.device, count: bool = False) -> float:
     """Seconds of the batches after ``warmup``: one epoch over the batches under the Trainer."""
-    timer = WarmTimer(warmup)
+    timer = WarmTimer(warmup, count)
     trainer = L.Trainer(max_epochs=1, accelerator=device.type, devices=1, logger=False, enable_checkpointing=False,
                         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
                         limit_val_batches=0, callbacks=[timer])
@@ -141,19 +154,16 @@ def run_lightning(model: GANModule, batches, warmup: int, device: torch.device) 
 
 @contextmanager
 def count_syncs(device: torch.device):
-    """Counts the synchronising CUDA calls in the block (``None`` off CUDA): a list holding the count afterwards."""
+    """Counts the sync-debug warnings raised in the block (``None`` off CUDA): a list holding the count afterwards."""
     counted: list = [None]
-    if device.type != "cuda":
-        yield counted
-        return
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        torch.cuda.set_sync_debug_mode("warn")
         try:
             yield counted
         finally:
-            torch.cuda.set_sync_debug_mode("default")
-    counted[0] = sum(SYNC_WARNING in str(w.message) for w in caught)
+            sync_debug(False, device)
+    if device.type == "cuda":
+        counted[0] = sum(SYNC_WARNING in str(w.message) for w in caught)
 
 
 def measure(name: str, config: str, args, device: torch.device) -> dict:
@@ -165,9 +175,9 @@ def measure(name: str, config: str, args, device: torch.device) -> dict:
     lit_s = run_lightning(copy.deepcopy(template), batches, args.warmup, device)
     sync_batches = batches[: args.warmup + args.sync_steps]
     with count_syncs(device) as plain_syncs:
-        run_plain(name, copy.deepcopy(template).to(device), sync_batches, args.warmup)
+        run_plain(name, copy.deepcopy(template).to(device), sync_batches, args.warmup, count=True)
     with count_syncs(device) as lit_syncs:
-        run_lightning(copy.deepcopy(template), sync_batches, args.warmup, device)
+        run_lightning(copy.deepcopy(template), sync_batches, args.warmup, device, count=True)
     per_step = lambda c: None if c[0] is None else c[0] / args.sync_steps  # noqa: E731
     return {"config": config, "plain_images_per_s": timed / plain_s, "lit_gans_images_per_s": timed / lit_s,
             "ratio": lit_s / plain_s, "plain_seconds": plain_s, "lit_gans_seconds": lit_s,

@@ -7,7 +7,7 @@ samples, and the speed-up of the callback's evaluation with 2 processes over 1 (
 Workload, as a real job runs it: the Inception v3 backbone (torch-fidelity's FID network, images resized to 299x299;
 random weights unless --inception_weights is given: the cost does not depend on the weights, nothing is downloaded),
 an untrained DCGAN generator on 32x32 digits, FID only on both sides, ``num_samples`` generated images in chunks of
-``batch_size``, the real features fed once beforehand on both sides (the callback from its disk cache).
+``batch_size``, the real features fed once beforehand on both sides (the callback in its untimed setup).
 
 1. ``ratio``: the callback's ``evaluate`` against torchmetrics' ``FrechetInceptionDistance(feature=2048)`` updated
    with the same chunks (the same seeds) and computed, in this process with torch's default thread count, in wall

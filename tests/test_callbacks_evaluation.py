@@ -90,12 +90,14 @@ def test_evaluation_rejects_bad_settings():
 
 def test_same_fid_with_one_and_two_processes(tmp_path):
     """The union of the generated samples does not depend on the number of processes, nor does the gathered real
-    set: FID agrees to 1e-4. The learning rate is 0 so that both runs score the same generator."""
+    set: FID agrees to 1e-4. The learning rate is 0 so that both runs score the same generator. The 2-process run
+    goes first: its processes compute the real features in shares (179 images: unequal shares) and gather them into
+    the cache, which must hold the backbone's outputs of the real images in order."""
     clf = digits_classifier_file()
     results = {}
-    for devices in (1, 2):
+    for devices in (2, 1):
         cb = Evaluation(every_n_epochs=0, num_samples=200, batch_size=32, backbone=clf, cache_dir=str(tmp_path),
-                        metrics=["fid", "pr"])
+                        metrics=["fid", "pr"], num_real=179)
         # plain DDP: GANModule.setup turns on the unused-parameter search its two players need
         strategy = DDPStrategy(start_method="fork") if devices == 2 else "auto"
         grids = [SampleGrid(every_n_steps=0, num_samples=4)] if devices == 2 else []  # rank 0 writes, all ranks take part
@@ -104,6 +106,12 @@ def test_same_fid_with_one_and_two_processes(tmp_path):
         results[devices] = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("eval/")}
     assert sorted(p.name for p in (tmp_path / "2" / "samples").glob("*.png")) == [
         "interpolation_last.png", "interpolation_step_0000001.png", "last.png", "step_0000001.png"]
+    (cache,) = (tmp_path / "real_features").glob("*.pt")  # written by the 2-process run, read by the other
+    data = DigitsDataModule(image_size=8)
+    data.setup()
+    features, logits = ClassifierFeatures.load(clf).features_and_logits(data.val_set.tensors[0][:179])
+    cached = torch.load(cache, weights_only=True)
+    assert (cached["features"] - features).abs().max() < 1e-5 and (cached["logits"] - logits).abs().max() < 1e-5
     assert results[1]["eval/fid"] > 0.1
     assert abs(results[1]["eval/fid"] - results[2]["eval/fid"]) < 1e-4
     # precision/recall gather all features: identical sets give identical values

@@ -64,7 +64,7 @@ def plain_loop(model: DCGAN, batches, z_dim: int) -> tuple[float, float]:
     for real, _ in batches:
         # 1. discriminator step, G frozen
         G.requires_grad_(False)
-        fake = G(torch.randn(real.shape[0], z_dim))
+        fake = G(torch.randn(real.shape[0], z_dim, device=real.device))
         d_loss = d_logistic_loss(D(real).flatten(), D(fake).flatten())
         d_opt.zero_grad(set_to_none=True)
         d_loss.backward()
@@ -72,7 +72,7 @@ def plain_loop(model: DCGAN, batches, z_dim: int) -> tuple[float, float]:
         G.requires_grad_(True)
         # 2. generator step, D frozen
         D.requires_grad_(False)
-        g_loss = g_nonsaturating_loss(D(G(torch.randn(real.shape[0], z_dim))).flatten())
+        g_loss = g_nonsaturating_loss(D(G(torch.randn(real.shape[0], z_dim, device=real.device))).flatten())
         g_opt.zero_grad(set_to_none=True)
         g_loss.backward()
         g_opt.step()

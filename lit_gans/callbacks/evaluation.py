@@ -14,7 +14,8 @@ Every ``every_n_steps`` generator updates and/or every ``every_n_epochs`` epochs
 The real data's backbone outputs are computed once per dataset and backbone and cached on disk under a key made of
 the SHA-1 of the real images and of the backbone's weights, so a changed dataset or backbone is never served stale
 statistics. Each process feeds every ``world_size``-th real sample to the metrics, so the gathered real set is the
-whole set exactly once.
+whole set exactly once; on a cache miss each process also runs the backbone on its share only, and the shares are
+gathered for the cache (the backbone's cost of the real set is split like that of the samples).
 """
 
 from __future__ import annotations
@@ -148,14 +149,33 @@ class Evaluation(L.Callback):
         if path.is_file():
             cached = torch.load(path, map_location="cpu", weights_only=True)
             return cached["features"], cached["logits"]
-        outputs = [self.scores.features(x.to(pl_module.device)) for x in images.split(self.batch_size)]
-        features, logits = (torch.cat(t).cpu() for t in zip(*outputs))
+        features, logits = self._shared_real_features(trainer, pl_module, images)
         if trainer.local_rank == 0:  # one writer per machine; the rename makes a half-written file impossible
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             torch.save({"features": features, "logits": logits}, tmp)
             os.replace(tmp, path)
         return features, logits
+
+    def _shared_real_features(self, trainer: L.Trainer, pl_module, images: Tensor) -> tuple[Tensor, Tensor]:
+        """Every process runs the backbone on its share (``images[rank::world]``) only; the shares are gathered so
+        that each process holds the whole set (in the images' order) for the cache."""
+        rank, world = trainer.global_rank, trainer.world_size
+        if len(images) < world:
+            raise ValueError(f"Evaluation: {len(images)} real images for {world} processes; use more real images")
+        outputs = [self.scores.features(x.to(pl_module.device)) for x in images[rank::world].split(self.batch_size)]
+        mine = [torch.cat(t) for t in zip(*outputs)]  # features (r, d), logits (r, K)
+        if world == 1:
+            return mine[0].cpu(), mine[1].cpu()
+        most = -(-len(images) // world)  # shares differ by one at most: pad to the largest to gather
+        whole = []
+        for t in mine:
+            gathered = trainer.strategy.all_gather(torch.nn.functional.pad(t, (0, 0, 0, most - len(t))))  # (world, most, -)
+            out = t.new_empty(len(images), t.shape[1])
+            for r in range(world):
+                out[r::world] = gathered[r, : len(out[r::world])]
+            whole.append(out.cpu())
+        return whole[0], whole[1]
 
     def _real_images(self, trainer: L.Trainer) -> Tensor:
         dm = trainer.datamodule

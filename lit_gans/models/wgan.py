@@ -8,12 +8,17 @@ The critic C is a discriminator without a sigmoid. By Kantorovich-Rubinstein dua
 W(P_r, P_g) = max over 1-Lipschitz C of E[C(x)] - E[C(G(z))]. One generator iteration of both algorithms:
 
 1. for t = 1, ..., n_critic (one training batch each):
+   0. WGAN only: clip every critic weight to [-c, c]                                          (WGAN line 7)
    a. sample real x, noise z; the critic loss is L = E[C(G(z))] - E[C(x)]                     (WGAN line 5)
    b. WGAN-GP only: on x_hat = e x + (1 - e) G(z), e ~ U[0, 1], add lambda E[(||grad C(x_hat)||_2 - 1)^2]
                                                                                               (WGAN-GP lines 6-7)
    c. update the critic: RMSProp (WGAN), Adam (WGAN-GP)                                       (WGAN line 6 / GP 9)
-   d. WGAN only: clip every critic weight to [-c, c]                                          (WGAN line 7)
 2. sample z; update the generator on -E[C(G(z))]                                             (WGAN line 10 / GP 11)
+
+Algorithm 1 of WGAN writes the clipping after the critic's update; its reference code
+(github.com/martinarjovsky/WassersteinGAN, main.py) clamps at the start of each critic iteration (step 0 here), so
+the initial weights are clipped before the critic's first loss, and the generator is trained against the critic as
+its last update left it (within one step of the box). This module does what the reference code does.
 
 The batch-by-batch cadence is the base module's (:meth:`GANModule.generator_step_due`); here it reads a
 :class:`CriticSchedule`, so the reference code's extra critic iterations early on are a table, not control flow.
@@ -144,7 +149,8 @@ class WGAN(_CriticGAN):
     reference code's 100 critic iterations early on and every 500 generator iterations.
 
     Args:
-        clip_value: c, every critic parameter is clipped to [-c, c] after each critic update.
+        clip_value: c, every critic parameter is clipped to [-c, c] before each critic update (the reference code's
+            order: the critic's loss is always computed on clipped weights).
         **kwargs: as :class:`_CriticGAN` (networks, n_critic, critic_schedule, pack, spectral_norm, optimizers).
 
     >>> WGAN(data_shape=(2,), z_dim=2, g_hidden=(8,), d_hidden=(8,)).sample(3, seed=0).shape
@@ -159,10 +165,9 @@ class WGAN(_CriticGAN):
         super().__init__(**kwargs)  # saves clip_value too: Lightning collects the subclass's arguments
 
     def player_step(self, name: str, opt, net: nn.Module, loss_fn, batch: Any) -> dict[str, Tensor]:
-        logs = super().player_step(name, opt, net, loss_fn, batch)  # steps 1a, 1c or 2
         if name == "d":
-            clip_weights_(self.discriminator, self.hparams.clip_value)  # step 1d
-        return logs
+            clip_weights_(self.discriminator, self.hparams.clip_value)  # step 1.0, before the critic's loss
+        return super().player_step(name, opt, net, loss_fn, batch)  # steps 1a, 1c or 2
 
 
 class WGANGP(_CriticGAN):

@@ -92,6 +92,7 @@ class _CriticGAN(GANModule):
         g_channels, d_channels, max_channels: channel widths of the DCGAN networks (``net: dcgan``), as in
             :class:`~lit_gans.models.dcgan.DCGAN`.
         d_norm: the DCGAN critic's hidden-layer normalisation (``batch``, ``layer`` or ``none``).
+        kernel_size: kernel of the DCGAN networks' stride-2 layers (4 as DCGAN; 5 in WGAN-GP's ``gan_cifar.py``).
         n_critic: critic iterations per generator iteration (5 in both papers).
         critic_schedule: optional rules of a :class:`CriticSchedule` (e.g. :data:`PAPER_CRITIC_SCHEDULE`).
         pack, spectral_norm: options of :func:`~lit_gans.nets.wrappers.build_discriminator`.
@@ -110,6 +111,7 @@ class _CriticGAN(GANModule):
         d_channels: int = 64,
         max_channels: int = 1024,
         d_norm: Literal["batch", "layer", "none"] = "batch",
+        kernel_size: int = 4,
         n_critic: int = 5,
         critic_schedule: Optional[list[dict[str, int]]] = None,
         pack: int = 1,
@@ -125,8 +127,9 @@ class _CriticGAN(GANModule):
             self.generator: nn.Module = MLPGenerator(z_dim, data_shape, g_hidden, 0, out)
             build = lambda shape: MLPDiscriminator(shape, d_hidden)  # noqa: E731
         elif net == "dcgan":
-            self.generator = DCGANGenerator(z_dim, data_shape, g_channels, max_channels)
-            build = lambda shape: DCGANDiscriminator(shape, d_channels, max_channels, norm=d_norm)  # noqa: E731
+            self.generator = DCGANGenerator(z_dim, data_shape, g_channels, max_channels, kernel_size=kernel_size)
+            build = lambda shape: DCGANDiscriminator(  # noqa: E731
+                shape, d_channels, max_channels, norm=d_norm, kernel_size=kernel_size)
         else:
             raise ValueError(f"unknown net {net!r}; choose 'mlp', 'dcgan' or 'auto'")
         self.discriminator = build_discriminator(build, data_shape, pack, spectral_norm)

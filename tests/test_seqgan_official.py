@@ -63,6 +63,10 @@ def test_official_oracle_sets_the_data_sizes_and_rejects_bad_files(tmp_path):
     np.savez(partial, **{k: v for k, v in np.load(ORACLE).items() if k != "Wo"})
     with pytest.raises(DataError, match="lacks the official arrays Wo"):
         OracleDataModule(oracle_path=str(partial))
+    misshaped = tmp_path / "misshaped.npz"
+    np.savez(misshaped, **(dict(np.load(ORACLE)) | {"Wo": np.zeros((32, 10), dtype=np.float32)}))
+    with pytest.raises(DataError, match="inconsistent shapes"):
+        OracleDataModule(oracle_path=str(misshaped))
     (tmp_path / "text.npz").write_text("not an archive")
     with pytest.raises(DataError, match="not an .npz"):
         OracleDataModule(oracle_path=str(tmp_path / "text.npz"))

@@ -140,4 +140,5 @@ def test_official_config_builds_the_paper_protocol_on_the_official_oracle(monkey
     assert isinstance(model, SeqGAN) and model.rollout is None and model.discriminator.out.weight.shape[0] == 2
     assert torch.equal(data.oracle.head.bias, torch.from_numpy(np.load(ORACLE)["bo"]))
     h = model.hparams
-    assert (h.g_pretrain_epochs, h.d_pretrain_steps, h.adversarial_rounds, h.d_steps, h.d_epochs) == (120, 50, 200, 5, 3)
+    stages = (h.g_pretrain_epochs, h.d_pretrain_steps, h.adversarial_rounds, h.d_steps, h.d_epochs)
+    assert stages == (120, 50, 200, 5, 3)

@@ -11,6 +11,7 @@ the last epoch. Curves are keyed by epochs trained. Prints a Markdown table, wri
 short keeps its curve; ``complete`` says whether it reached the last epoch).
 
     nice -n 10 python experiments/benchmarks/seqgan_official_oracle.py
+    python experiments/benchmarks/seqgan_official_oracle.py --table-only     # the table of the JSON written so far
 """
 
 from __future__ import annotations
@@ -141,7 +142,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=ROOT / "experiments/results/seqgan_official_oracle.json")
+    parser.add_argument("--table-only", action="store_true",
+                        help="print the table of an existing --out JSON (a finished or cut-short run) and exit")
     args = parser.parse_args()
+    if args.table_only:
+        result = json.loads(args.out.read_text())
+        for key in ("curve", "official_curve"):
+            result[key] = {int(epoch): nll for epoch, nll in result[key].items()}
+        print(table(result))
+        return
     torch.set_num_threads(args.threads)
     result = run(args)
     write(result, args.out)

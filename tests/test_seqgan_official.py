@@ -63,6 +63,10 @@ def test_official_oracle_sets_the_data_sizes_and_rejects_bad_files(tmp_path):
     np.savez(partial, **{k: v for k, v in np.load(ORACLE).items() if k != "Wo"})
     with pytest.raises(DataError, match="lacks the official arrays Wo"):
         OracleDataModule(oracle_path=str(partial))
+    misshaped = tmp_path / "misshaped.npz"
+    np.savez(misshaped, **(dict(np.load(ORACLE)) | {"Wo": np.zeros((32, 10), dtype=np.float32)}))
+    with pytest.raises(DataError, match="inconsistent shapes"):
+        OracleDataModule(oracle_path=str(misshaped))
     (tmp_path / "text.npz").write_text("not an archive")
     with pytest.raises(DataError, match="not an .npz"):
         OracleDataModule(oracle_path=str(tmp_path / "text.npz"))
@@ -136,4 +140,5 @@ def test_official_config_builds_the_paper_protocol_on_the_official_oracle(monkey
     assert isinstance(model, SeqGAN) and model.rollout is None and model.discriminator.out.weight.shape[0] == 2
     assert torch.equal(data.oracle.head.bias, torch.from_numpy(np.load(ORACLE)["bo"]))
     h = model.hparams
-    assert (h.g_pretrain_epochs, h.d_pretrain_steps, h.adversarial_rounds, h.d_steps, h.d_epochs) == (120, 50, 200, 5, 3)
+    stages = (h.g_pretrain_epochs, h.d_pretrain_steps, h.adversarial_rounds, h.d_steps, h.d_epochs)
+    assert stages == (120, 50, 200, 5, 3)

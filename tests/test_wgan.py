@@ -36,13 +36,26 @@ def _tiny_wgan(**kwargs) -> WGAN:
 
 
 # --- weight clipping ------------------------------------------------------------------------------------------------
-def test_clipping_bounds_every_critic_weight_after_a_step():
+def _largest_weight(net: nn.Module) -> float:
+    return max(p.abs().max().item() for p in net.parameters())
+
+
+def test_clipping_comes_before_every_critic_update_as_in_the_reference_code():
+    """The reference code clamps at the start of each critic iteration: every critic loss, the first one included,
+    is computed on weights in [-c, c]. Clipping after the update (the former order) computes the first loss on the
+    initial weights, far outside the box."""
     torch.manual_seed(0)
     model = _tiny_wgan(n_critic=2, d_optimizer=lambda p: torch.optim.RMSprop(p, lr=1e-2))
-    assert max(p.abs().max().item() for p in model.discriminator.parameters()) > 0.1  # default init: far outside
+    assert _largest_weight(model.discriminator) > 0.1  # default init: far outside
+    seen = {"d": [], "g": []}
+    for name in seen:
+        loss_fn = getattr(model, f"{'discriminator' if name == 'd' else 'generator'}_loss")
+        setattr(model, loss_fn.__name__, lambda batch, f=loss_fn, n=name: seen[n].append(
+            _largest_weight(model.discriminator)) or f(batch))
     _fit(model, _points(), batches=3)
-    largest = max(p.abs().max().item() for p in model.discriminator.parameters())
-    assert abs(largest - 0.01) < 1e-7  # every weight in [-c, c], and the bound is reached
+    assert len(seen["d"]) == 3 and all(abs(w - 0.01) < 1e-7 for w in seen["d"])  # in the box, the bound reached
+    # the generator meets the critic as its last RMSProp step left it: just outside the box, as in the reference code
+    assert len(seen["g"]) == 1 and 0.01 < seen["g"][0] < 0.2
 
 
 def test_without_binding_clip_the_weights_stay_large():

@@ -11,6 +11,7 @@ the last epoch. Curves are keyed by epochs trained. Prints a Markdown table, wri
 short keeps its curve; ``complete`` says whether it reached the last epoch).
 
     nice -n 10 python experiments/benchmarks/seqgan_official_oracle.py
+    python experiments/benchmarks/seqgan_official_oracle.py --table-only     # the table of the JSON written so far
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from lit_gans.data.sequences import OracleDataModule
 from lit_gans.metrics.sequences import oracle_nll
 
 DEFAULT_CONFIG = ROOT / "experiments/seqgan/oracle_official.yaml"
-#: NLL-oracle of the official run during MLE pre-training, printed after its epochs 0, 5, ..., 115 (1, 6, ..., 116 trained)
+#: NLL-oracle of the official run during MLE pre-training, printed after its epochs 0, 5, ..., 115 (1, 6, ..., 116
+#: epochs trained)
 OFFICIAL_LOG = (10.1716, 9.42939, 9.2388, 9.11899, 9.13099, 9.14474, 9.12539, 9.13982, 9.135, 9.13081, 9.10678,
                 9.10694, 9.10349, 9.10403, 9.07613, 9.091, 9.08909, 9.0807, 9.08434, 9.08936, 9.07443, 9.08305,
                 9.06973, 9.07058)
@@ -79,7 +81,8 @@ def run(args: argparse.Namespace) -> dict:
         "command": f"nice -n 10 python experiments/benchmarks/seqgan_official_oracle.py --epochs {args.epochs} "
                    f"--every {args.every} --num-eval {args.num_eval} --seed {args.seed}"
                    + (f" --num-samples {args.num_samples}" if args.num_samples is not None else "")
-                   + (f" --config {_relative(args.config)}" if args.config.resolve() != DEFAULT_CONFIG.resolve() else ""),
+                   + (f" --config {_relative(args.config)}"
+                      if args.config.resolve() != DEFAULT_CONFIG.resolve() else ""),
         }
 
     metrics = OfficialCadence(args.epochs, on_measure=lambda curve: write(result(curve), args.out),
@@ -103,7 +106,8 @@ def table(result: dict) -> str:
     official = result["official_curve"]
     for epoch in sorted(set(result["curve"]) | set(official)):
         ours, theirs = result["curve"].get(epoch), official.get(epoch)
-        rows.append(f"| {epoch} | {f'{ours:.3f}' if ours is not None else '—'} | {f'{theirs:.3f}' if theirs is not None else '—'} |")
+        cells = [f"{v:.3f}" if v is not None else "—" for v in (ours, theirs)]
+        rows.append(f"| {epoch} | {cells[0]} | {cells[1]} |")
     return "\n".join(rows)
 
 
@@ -117,8 +121,10 @@ def plot(result: dict, path: Path) -> None:
     for label, curve, style in (("lit_gans", result["curve"], "o-"), ("official log", result["official_curve"], "s--")):
         epochs = [e for e in sorted(curve) if e > 0]
         ax.plot(epochs, [curve[e] for e in epochs], style, ms=3, label=label)
-    ax.axhline(result["paper"]["mle"], color="gray", lw=0.8, ls=":", label=f"paper Table 1 MLE ({result['paper']['mle']})")
-    ax.set(xlabel="MLE epochs trained", ylabel="NLL-oracle (nats per token)", title="SeqGAN MLE pre-training, official oracle")
+    mle = result["paper"]["mle"]
+    ax.axhline(mle, color="gray", lw=0.8, ls=":", label=f"paper Table 1 MLE ({mle})")
+    ax.set(xlabel="MLE epochs trained", ylabel="NLL-oracle (nats per token)",
+           title="SeqGAN MLE pre-training, official oracle")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -130,18 +136,28 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--epochs", type=int, default=120, help="MLE epochs (official: 120)")
     parser.add_argument("--every", type=int, default=5, help="measure every N epochs (official: 5)")
-    parser.add_argument("--num-eval", type=int, default=10_000, help="generated sequences per NLL-oracle (official: 9,984)")
+    parser.add_argument("--num-eval", type=int, default=10_000,
+                        help="generated sequences per NLL-oracle (official: 9,984)")
     parser.add_argument("--num-samples", type=int, help="training sequences (the config's 10,000 if not given)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=ROOT / "experiments/results/seqgan_official_oracle.json")
+    parser.add_argument("--table-only", action="store_true",
+                        help="print the table of an existing --out JSON (a finished or cut-short run) and exit")
     args = parser.parse_args()
+    if args.table_only:
+        result = json.loads(args.out.read_text())
+        for key in ("curve", "official_curve"):
+            result[key] = {int(epoch): nll for epoch, nll in result[key].items()}
+        print(table(result))
+        return
     torch.set_num_threads(args.threads)
     result = run(args)
     write(result, args.out)
     print(table(result))
     print(f"\nNLL-oracle after {args.epochs} MLE epochs: {result[f'nll_mle_{args.epochs}']:.3f} (official log's last, "
-          f"116 epochs: {OFFICIAL_LOG[-1]}; paper: {PAPER['mle']}); untrained: {result['nll_random']:.3f}; the training "
+          f"116 epochs: {OFFICIAL_LOG[-1]}; paper: {PAPER['mle']}); untrained: {result['nll_random']:.3f}; the "
+          f"training "
           f"data itself: {result['nll_data']:.3f}; {result['seconds'] / 60:.1f} min; wrote {_relative(args.out)} and "
           f"{_relative(args.out.with_suffix('.png'))}")
 

@@ -39,11 +39,13 @@ def make_oracle(
 
 
 #: the arrays of the official oracle (LantaoYu/SeqGAN target_params), by name.
-OFFICIAL_ORACLE_KEYS = ("g_embeddings", "Wi", "Ui", "bi", "Wf", "Uf", "bf", "Wog", "Uog", "bog", "Wc", "Uc", "bc", "Wo", "bo")
+OFFICIAL_ORACLE_KEYS = (
+    "g_embeddings", "Wi", "Ui", "bi", "Wf", "Uf", "bf", "Wog", "Uog", "bog", "Wc", "Uc", "bc", "Wo", "bo"
+)
 
 
 def load_official_oracle(path: str | Path, seq_len: int = 20) -> LSTMGenerator:
-    """The official SeqGAN oracle from an ``.npz`` file of its named arrays (see :meth:`LSTMGenerator.from_official`)."""
+    """The official SeqGAN oracle from an ``.npz`` of its named arrays (see :meth:`LSTMGenerator.from_official`)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"oracle file {path} does not exist: give an .npz of the official target_params arrays")
@@ -58,7 +60,8 @@ def load_official_oracle(path: str | Path, seq_len: int = 20) -> LSTMGenerator:
     try:
         oracle = LSTMGenerator.from_official(params, seq_len)
     except RuntimeError as err:  # load_state_dict: arrays whose shapes do not fit together
-        raise DataError(f"oracle file {path} has arrays of inconsistent shapes: {str(err).splitlines()[-1].strip()}") from None
+        reason = str(err).splitlines()[-1].strip()
+        raise DataError(f"oracle file {path} has arrays of inconsistent shapes: {reason}") from None
     return oracle.requires_grad_(False).eval()
 
 

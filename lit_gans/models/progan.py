@@ -4,7 +4,8 @@ and Variation", arXiv:1710.10196.
 One training batch (sections 2-4 and appendix A.1), with r the current resolution and alpha the fade-in weight:
 
 1. read (r, alpha) from the schedule at the number of real images shown so far (:func:`schedule_phase`); entering a
-   new resolution resets the Adam moments (the authors' code) and sets that resolution's learning rate and batch size;
+   fade-in or a stabilisation phase resets the Adam moments (the authors' code resets them whenever the floor or the
+   ceiling of its level of detail changes), and a new resolution sets its learning rate and batch size;
 2. bring the real images to r: average-pool from full size, and during a fade-in blend them with the upsampled r/2
    version by the same alpha as the networks, x = (1 - alpha) * up(down(x_r)) + alpha * x_r (A.1);
 3. critic update, G frozen: L_D = E[D(G(z))] - E[D(x)] + lambda * E[(||grad D(x_hat)|| - 1)^2] + eps_drift * E[D(x)^2]
@@ -14,8 +15,9 @@ One training batch (sections 2-4 and appendix A.1), with r the current resolutio
 
 The schedule is data: ``stable_kimg`` thousand images at 4x4, then for every next resolution ``fade_kimg`` thousand
 images of fade-in (alpha 0 -> 1) and ``stable_kimg`` thousand of stabilisation; ``batch_size`` and ``lr`` tables give
-the per-resolution values. The only state is the buffer ``images_shown`` (and ``trained_resolution``, to know when a
-new block arrives); both are in every checkpoint, so a resumed run continues at the same (r, alpha).
+the per-resolution values. The only state is the buffer ``images_shown`` (and ``trained_resolution`` /
+``trained_stable``, to know when a fade-in or a stabilisation phase starts); all are in every checkpoint, so a
+resumed run continues at the same (r, alpha).
 """
 
 from __future__ import annotations
@@ -104,7 +106,8 @@ class ProGAN(GANModule):
         gp_lambda: weight lambda of the gradient penalty (10).
         eps_drift: weight of the drift term E[D(x)^2] (0.001).
         group_size: minibatch standard deviation group (4).
-        reset_optimizer_on_grow: clear the Adam moments when a new resolution starts (the authors' code does).
+        reset_optimizer_on_grow: clear the Adam moments when a fade-in starts and again when its stabilisation phase
+            starts (the authors' ``reset_opt_for_new_lod``, on by default there too).
         ema_decay: decay of the EMA generator used for sampling (0.999).
         loss: the paper's Wasserstein loss (the only choice; the gradient penalty and drift assume it).
         **kwargs: training options of :class:`GANModule` (optimizers, n_critic).
@@ -147,9 +150,11 @@ class ProGAN(GANModule):
         self.batch_table, self.lr_table = batch_size or {}, lr or {}
         self.generator = ProGANGenerator(z_dim, c, size, channels)
         self.discriminator = ProGANDiscriminator(c, size, channels, group_size)
-        # the schedule's position: real images shown to D so far, and the resolution the last step trained
+        # the schedule's position: real images shown to D so far, and the resolution and stage (1: stable, 0: fading
+        # in) the last step trained
         self.register_buffer("images_shown", torch.zeros((), dtype=torch.long))
         self.register_buffer("trained_resolution", torch.zeros((), dtype=torch.long))
+        self.register_buffer("trained_stable", torch.zeros((), dtype=torch.long))
 
     @staticmethod
     def _check_args(data_shape, fade_kimg, stable_kimg, batch_size, lr) -> tuple[int, int]:
@@ -177,16 +182,19 @@ class ProGAN(GANModule):
         return table[max(keys)] if keys else None
 
     def enter_phase(self, phase: Phase) -> None:
-        """Step 1's side effects: a fresh Adam state when a new block arrives, and the phase's learning rate."""
-        new_block = int(self.trained_resolution) != phase.resolution
+        """Step 1's side effects: a fresh Adam state when a fade-in or a stabilisation phase starts, and the phase's
+        learning rate."""
+        stable = int(phase.alpha >= 1.0)
+        new_stage = (int(self.trained_resolution), int(self.trained_stable)) != (phase.resolution, stable)
         for opt in self.optimizers():
             opt = getattr(opt, "optimizer", opt)  # Lightning wraps each optimizer
-            if new_block and self.hparams.reset_optimizer_on_grow:
+            if new_stage and self.hparams.reset_optimizer_on_grow:
                 opt.state.clear()
             for group in opt.param_groups if self.lr_table else ():  # no table: the lr stays the optimizer's own
                 group.setdefault("base_lr", group["lr"])  # the optimizer's own lr, kept in its state_dict
                 group["lr"] = phase.lr if phase.lr is not None else group["base_lr"]
         self.trained_resolution.fill_(phase.resolution)
+        self.trained_stable.fill_(stable)
 
     # --- the training step ----------------------------------------------------------------------------------------
     def training_step(self, batch: Any, batch_idx: int) -> None:

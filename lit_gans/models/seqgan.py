@@ -21,10 +21,11 @@ real, and partial sequences are scored by Monte Carlo rollouts. Algorithm 1 of t
       ``update_params`` rebuilds ops that graph never runs, so its rollouts come from the current G as well.
    c. ``d_steps`` times: generate fresh negatives with G_θ, train D_φ on them and S for ``d_epochs`` epochs.
 
-Defaults are the paper's and the official code's (github.com/LantaoYu/SeqGAN): Adam with lr 0.01 for G and 1e-4 for
-D, G's gradient clipped to global norm 5, D's two-logit output layer initialised and L2-penalised (weight 0.2) as
-the official one, 16 rollouts by the current generator, 1 g-step, 5 d-steps of 3 epochs. The stage position (``schedule_epoch``) and the step counters are buffers, so a resumed run
-continues in the same stage. Train with ``max_epochs: -1``: the model stops the trainer when its schedule ends.
+Defaults are the paper's and the official code's (github.com/LantaoYu/SeqGAN): Adam with lr 0.01 for G and 1e-4 for D,
+G's gradient clipped to global norm 5, D's two-logit output layer initialised and L2-penalised (weight 0.2) as the
+official one, 16 rollouts by the current generator, 1 g-step, 5 d-steps of 3 epochs. The stage position
+(``schedule_epoch``) and the step counters are buffers, so a resumed run continues in the same stage. Train with
+``max_epochs: -1``: the model stops the trainer when its schedule ends.
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ class SeqGAN(GANModule):
             (paper: 1, 5, 3).
         rollout_num: Monte Carlo rollouts per prefix, M in Eq. 4 (paper: 16).
         rollout_update_rate: ``None`` (default): G_β = G_θ as in the paper (and, in effect, the official code); a
-            number r: G_β is a copy updated β ← r β + (1 - r) θ after each round (the official code's declared 0.8).
+            number r: G_β is a copy updated β ← r β + (1 - r) θ after each round (the official code's declared
+            0.8).
         g_grad_clip: global-norm clip of G's gradient, MLE and policy gradient alike (official code: 5.0).
         vocabulary, separator: token strings and their joiner, for :meth:`decode`; filled from a text DataModule at
             fit time and saved with the hyper-parameters (``None``: tokens print as ids).

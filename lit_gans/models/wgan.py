@@ -8,12 +8,17 @@ The critic C is a discriminator without a sigmoid. By Kantorovich-Rubinstein dua
 W(P_r, P_g) = max over 1-Lipschitz C of E[C(x)] - E[C(G(z))]. One generator iteration of both algorithms:
 
 1. for t = 1, ..., n_critic (one training batch each):
+   0. WGAN only: clip every critic weight to [-c, c]                                          (WGAN line 7)
    a. sample real x, noise z; the critic loss is L = E[C(G(z))] - E[C(x)]                     (WGAN line 5)
    b. WGAN-GP only: on x_hat = e x + (1 - e) G(z), e ~ U[0, 1], add lambda E[(||grad C(x_hat)||_2 - 1)^2]
                                                                                               (WGAN-GP lines 6-7)
    c. update the critic: RMSProp (WGAN), Adam (WGAN-GP)                                       (WGAN line 6 / GP 9)
-   d. WGAN only: clip every critic weight to [-c, c]                                          (WGAN line 7)
 2. sample z; update the generator on -E[C(G(z))]                                             (WGAN line 10 / GP 11)
+
+Algorithm 1 of WGAN writes the clipping after the critic's update; its reference code
+(github.com/martinarjovsky/WassersteinGAN, main.py) clamps at the start of each critic iteration (step 0 here), so
+the initial weights are clipped before the critic's first loss, and the generator is trained against the critic as
+its last update left it (within one step of the box). This module does what the reference code does.
 
 The batch-by-batch cadence is the base module's (:meth:`GANModule.generator_step_due`); here it reads a
 :class:`CriticSchedule`, so the reference code's extra critic iterations early on are a table, not control flow.
@@ -87,6 +92,7 @@ class _CriticGAN(GANModule):
         g_channels, d_channels, max_channels: channel widths of the DCGAN networks (``net: dcgan``), as in
             :class:`~lit_gans.models.dcgan.DCGAN`.
         d_norm: the DCGAN critic's hidden-layer normalisation (``batch``, ``layer`` or ``none``).
+        kernel_size: kernel of the DCGAN networks' stride-2 layers (4 as DCGAN; 5 in WGAN-GP's ``gan_cifar.py``).
         n_critic: critic iterations per generator iteration (5 in both papers).
         critic_schedule: optional rules of a :class:`CriticSchedule` (e.g. :data:`PAPER_CRITIC_SCHEDULE`).
         pack, spectral_norm: options of :func:`~lit_gans.nets.wrappers.build_discriminator`.
@@ -105,6 +111,7 @@ class _CriticGAN(GANModule):
         d_channels: int = 64,
         max_channels: int = 1024,
         d_norm: Literal["batch", "layer", "none"] = "batch",
+        kernel_size: int = 4,
         n_critic: int = 5,
         critic_schedule: Optional[list[dict[str, int]]] = None,
         pack: int = 1,
@@ -120,8 +127,9 @@ class _CriticGAN(GANModule):
             self.generator: nn.Module = MLPGenerator(z_dim, data_shape, g_hidden, 0, out)
             build = lambda shape: MLPDiscriminator(shape, d_hidden)  # noqa: E731
         elif net == "dcgan":
-            self.generator = DCGANGenerator(z_dim, data_shape, g_channels, max_channels)
-            build = lambda shape: DCGANDiscriminator(shape, d_channels, max_channels, norm=d_norm)  # noqa: E731
+            self.generator = DCGANGenerator(z_dim, data_shape, g_channels, max_channels, kernel_size=kernel_size)
+            build = lambda shape: DCGANDiscriminator(  # noqa: E731
+                shape, d_channels, max_channels, norm=d_norm, kernel_size=kernel_size)
         else:
             raise ValueError(f"unknown net {net!r}; choose 'mlp', 'dcgan' or 'auto'")
         self.discriminator = build_discriminator(build, data_shape, pack, spectral_norm)
@@ -144,7 +152,8 @@ class WGAN(_CriticGAN):
     reference code's 100 critic iterations early on and every 500 generator iterations.
 
     Args:
-        clip_value: c, every critic parameter is clipped to [-c, c] after each critic update.
+        clip_value: c, every critic parameter is clipped to [-c, c] before each critic update (the reference code's
+            order: the critic's loss is always computed on clipped weights).
         **kwargs: as :class:`_CriticGAN` (networks, n_critic, critic_schedule, pack, spectral_norm, optimizers).
 
     >>> WGAN(data_shape=(2,), z_dim=2, g_hidden=(8,), d_hidden=(8,)).sample(3, seed=0).shape
@@ -159,10 +168,9 @@ class WGAN(_CriticGAN):
         super().__init__(**kwargs)  # saves clip_value too: Lightning collects the subclass's arguments
 
     def player_step(self, name: str, opt, net: nn.Module, loss_fn, batch: Any) -> dict[str, Tensor]:
-        logs = super().player_step(name, opt, net, loss_fn, batch)  # steps 1a, 1c or 2
         if name == "d":
-            clip_weights_(self.discriminator, self.hparams.clip_value)  # step 1d
-        return logs
+            clip_weights_(self.discriminator, self.hparams.clip_value)  # step 1.0, before the critic's loss
+        return super().player_step(name, opt, net, loss_fn, batch)  # steps 1a, 1c or 2
 
 
 class WGANGP(_CriticGAN):

@@ -31,6 +31,14 @@ def check_image_shape(shape: Sequence[int], min_size: int = 8) -> tuple[int, int
     return int(c), int(h), int(w)
 
 
+def stride2_padding(kernel_size: int) -> tuple[int, int]:
+    """(padding, output_padding) that make a stride-2 convolution of ``kernel_size`` halve the size exactly and its
+    transposed convolution double it: (1, 0) for DCGAN's 4x4 kernels, (2, 1) for the 5x5 ones of WGAN-GP's code."""
+    if kernel_size < 2:
+        raise ValueError(f"kernel_size must be >= 2 for stride-2 layers, got {kernel_size}")
+    return (kernel_size - 1) // 2, kernel_size % 2
+
+
 def stage_channels(size: int, base_channels: int, max_channels: int) -> list[int]:
     """Channels at 4x4, 8x8, ..., size x size: ``base_channels`` at ``size``, doubling per stage towards 4x4.
 
@@ -42,7 +50,7 @@ def stage_channels(size: int, base_channels: int, max_channels: int) -> list[int
 
 
 class DCGANGenerator(nn.Module):
-    """z (N, z_dim) -> image (N, C, S, S) in [-1, 1].
+    """z (N, z_dim) -> image (N, C, S, S) in [-1, 1]. ``kernel_size`` is that of the stride-2 layers (DCGAN: 4).
 
     >>> DCGANGenerator(z_dim=16, img_shape=(1, 16, 16), base_channels=8)(torch.randn(2, 16)).shape
     torch.Size([2, 1, 16, 16])
@@ -55,9 +63,11 @@ class DCGANGenerator(nn.Module):
         base_channels: int = 128,
         max_channels: int = 1024,
         num_classes: int = 0,
+        kernel_size: int = 4,
     ) -> None:
         super().__init__()
         c, size, _ = check_image_shape(img_shape)
+        pad, out_pad = stride2_padding(kernel_size)
         ch = stage_channels(size // 2, base_channels, max_channels)  # channels at 4x4, 8x8, ..., size/2
         self.num_classes = num_classes
         # project: (N, z_dim [+ K], 1, 1) -> (N, ch[0], 4, 4)
@@ -67,9 +77,10 @@ class DCGANGenerator(nn.Module):
             nn.ReLU(True),
         ]
         for c_in, c_out in zip(ch[:-1], ch[1:]):  # (N, c_in, r, r) -> (N, c_out, 2r, 2r)
-            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
+            layers += [nn.ConvTranspose2d(c_in, c_out, kernel_size, 2, pad, out_pad, bias=False),
+                       nn.BatchNorm2d(c_out), nn.ReLU(True)]
         # output stage: to image channels, no batch norm, tanh
-        layers += [nn.ConvTranspose2d(ch[-1], c, 4, 2, 1), nn.Tanh()]
+        layers += [nn.ConvTranspose2d(ch[-1], c, kernel_size, 2, pad, out_pad), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         init_dcgan_weights(self)
 
@@ -84,7 +95,8 @@ class DCGANDiscriminator(nn.Module):
 
     ``norm`` normalises the hidden layers: ``batch`` (the paper), ``layer`` (over each sample's (C, H, W), with a
     per-channel scale and shift, as WGAN-GP's critic: a gradient penalty per sample is void under batch norm, which
-    mixes the samples of a batch) or ``none``.
+    mixes the samples of a batch) or ``none``. ``kernel_size`` is that of the stride-2 layers (DCGAN: 4); the last
+    layer, a 4x4 convolution of the 4x4 maps, stays a dense layer to one output.
     """
 
     def __init__(
@@ -94,9 +106,11 @@ class DCGANDiscriminator(nn.Module):
         max_channels: int = 1024,
         num_classes: int = 0,
         norm: Literal["batch", "layer", "none"] = "batch",
+        kernel_size: int = 4,
     ) -> None:
         super().__init__()
         c, size, _ = check_image_shape(img_shape)
+        pad, _ = stride2_padding(kernel_size)
         if norm not in (*_NORMS, "none"):
             raise ValueError(f"unknown discriminator norm {norm!r}; choose 'batch', 'layer' or 'none'")
         # channels at size/2, size/4, ..., 4: base_channels doubling per stage (half of G's at the same size)
@@ -106,7 +120,7 @@ class DCGANDiscriminator(nn.Module):
         c_in = c + num_classes
         for i, c_out in enumerate(ch):
             normed = norm != "none" and i > 0  # no normalisation on the input layer (paper, section 3)
-            layers.append(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=not normed))
+            layers.append(nn.Conv2d(c_in, c_out, kernel_size, 2, pad, bias=not normed))
             if normed:
                 layers.append(_NORMS[norm](c_out))
             layers.append(nn.LeakyReLU(0.2, True))

@@ -11,7 +11,8 @@ trained and the fade-in weight ``alpha`` are **arguments of forward** (the netwo
 Section 4: equalised learning rate in every layer (:mod:`lit_gans.nets.blocks`), pixel-wise feature normalisation
 after every 3x3 convolution of G (and on z), minibatch standard deviation (group 4) in D's last block; leaky ReLU 0.2
 everywhere but the linear toRGB and D's output. Upsampling is nearest-neighbour, downsampling 2x2 average pooling,
-as in the authors' code (``upscale2d`` / ``downscale2d``).
+as in the authors' code (``upscale2d`` / ``downscale2d``); in D's blocks the pooling comes between the second
+convolution and its activation, as in their default fused ``conv2d_downscale2d`` layer.
 """
 
 from __future__ import annotations
@@ -129,7 +130,11 @@ class ProGANGenerator(nn.Module):
 
 
 class DiscriminatorBlock(nn.Module):
-    """(conv3x3 -> lrelu) x 2 -> avgpool: (N, c_in, r, r) -> (N, c_out, r/2, r/2)."""
+    """conv3x3 -> lrelu -> conv3x3 -> avgpool -> lrelu: (N, c_in, r, r) -> (N, c_out, r/2, r/2).
+
+    The activation comes after the pooling as in the authors' default D (``fused_scale=True``: ``conv2d_downscale2d``
+    averages the 3x3 kernel over its four 2x2 shifts into a 4x4 kernel of stride 2, which is the 3x3 convolution
+    followed by 2x2 average pooling; bias and leaky ReLU follow). The bias commutes with the pooling."""
 
     def __init__(self, c_in: int, c_out: int) -> None:
         super().__init__()
@@ -137,7 +142,7 @@ class DiscriminatorBlock(nn.Module):
         self.conv2 = EqualizedConv2d(c_in, c_out, 3, padding=1)
 
     def forward(self, x: Tensor) -> Tensor:
-        return downsample(_lrelu(self.conv2(_lrelu(self.conv1(x)))))
+        return _lrelu(downsample(self.conv2(_lrelu(self.conv1(x)))))
 
 
 class ProGANDiscriminator(nn.Module):

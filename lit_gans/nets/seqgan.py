@@ -70,7 +70,8 @@ class LSTMGenerator(nn.Module):
         The official step works on row vectors, ``i = sigmoid(x Wi + h Ui + bi)``, ..., ``logits = h Wo + bo``;
         ``nn.LSTM`` computes ``W_ih x + b_ih + W_hh h + b_hh`` on column vectors with its gates stacked in the order
         i, f, g (the cell candidate), o. So each official matrix enters transposed, the gates are stacked i, f, c, og,
-        the official bias goes to ``b_ih`` and ``b_hh`` is zero. Start token, zero initial state: as in the official code.
+        the official bias goes to ``b_ih`` and ``b_hh`` is zero. Start token, zero initial state: as in the official
+        code.
         """
         params = {name: torch.as_tensor(value, dtype=torch.float32) for name, value in params.items()}
         vocab_size, emb_dim = params["g_embeddings"].shape

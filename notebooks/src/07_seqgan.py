@@ -4,9 +4,10 @@
 # Tokens are discrete, so a discriminator's gradient cannot flow back into the generator. SeqGAN (Yu, Zhang, Wang &
 # Yu 2017, arXiv:1609.05473) treats the generator as a policy that picks one token at a time and trains it with
 # policy gradient (REINFORCE): the reward of a finished sequence is the discriminator's probability that it is
-# real, and a partial sequence is scored by completing it many times with a delayed copy of the generator (Monte
-# Carlo rollouts). Training runs in stages (Algorithm 1): maximum-likelihood (MLE) pre-training of G, pre-training
-# of D, then adversarial rounds.
+# real, and a partial sequence is scored by completing it many times with the generator (Monte Carlo rollouts; the
+# runs here use a delayed copy of it, lit_gans' former default, with which the numbers in docs/notebooks.md were
+# measured). Training runs in stages (Algorithm 1): maximum-likelihood (MLE) pre-training of G, pre-training of D,
+# then adversarial rounds.
 #
 # Part 1 is the paper's **synthetic oracle** benchmark: a randomly initialised LSTM (the oracle) *is* the data
 # distribution, so the quality of generated sequences can be measured exactly as **NLL-oracle**, their per-token

@@ -8,7 +8,7 @@ a fade-in reversed, a penalty scaled by the wrong interval, a condition ignored 
 The runner copies the package, its tests and what they read (``lit_gans/``, ``tests/``, ``experiments/`` without
 results images, ``docs/``, ``README.md``, ``pyproject.toml``) to a temporary directory per worker, checks that the
 named tests pass there unmutated (the baseline: a mutant is only "killed" by tests that pass on the real code),
-then for each mutant writes the mutated file, runs its tests with ``PYTHONPATH`` pointing at the copy (``pytest -x``)
+then for each mutant writes the mutated file, runs all its tests with ``PYTHONPATH`` pointing at the copy
 and restores the file. A mutant is *killed* when its tests fail, *survives* when they pass; a snippet that is not
 found exactly once stops the run with an error naming the mutant (the catalogue went stale).
 
@@ -83,7 +83,7 @@ def make_copy(dest: Path) -> Path:
 def run_tests(copy: Path, tests: list[str], select: str | None, timeout: float) -> tuple[int | None, str, float]:
     """(pytest exit code or None on timeout, its output, seconds) for the tests in the copy."""
     env = {**os.environ, "PYTHONPATH": str(copy), "WANDB_MODE": "offline"}
-    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-rf", "-p", "no:cacheprovider", *tests]
+    cmd = [sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider", *tests]
     if select:
         cmd += ["-k", select]
     start = time.perf_counter()

@@ -32,5 +32,5 @@ def test_runner_kills_a_caught_mutant_and_writes_the_report(tmp_path):
     mutation.main(["--only", "loss_hinge_fake_sign", "--workers", "1", "--out", str(out)])
     report = json.loads(out.read_text())
     assert (report["mutants"], report["killed"], report["survivors"]) == (1, 1, [])
-    assert report["baseline"]["passed"] and report["details"][0]["failed"] == ["tests/test_losses.py::test_hinge_losses"]
+    assert report["runs"][0]["baseline"]["passed"] and report["details"][0]["failed"] == ["tests/test_losses.py::test_hinge_losses"]
     assert (Path(mutation.ROOT) / "lit_gans" / "losses.py").read_text().count("F.relu(1.0 + fake_logits)") == 1

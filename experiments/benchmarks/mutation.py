@@ -16,8 +16,11 @@ found exactly once stops the run with an error naming the mutant (the catalogue 
     python experiments/benchmarks/mutation.py --only seqgan_reward_sign cyclegan_adv_zeroed
     python experiments/benchmarks/mutation.py --list               # the catalogue as a Markdown table
 
-Writes ``experiments/results/mutation.json`` (``--out``): ``mutants``, ``killed``, ``survivors`` (ids), and per
-mutant its file, description, tests, status, the failing tests and seconds; prints a Markdown table.
+    python experiments/benchmarks/mutation.py --only <id> --merge  # re-run one mutant into the existing report
+
+Writes ``experiments/results/mutation.json`` (``--out``): ``mutants``, ``killed``, ``survivors`` (ids), ``runs`` (each
+run's command, baseline and seconds) and per mutant its file, description, tests, status, the failing tests and
+seconds; prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -159,6 +162,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2, help="mutants run in parallel, each in its own copy")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per pytest run")
     parser.add_argument("--no-baseline", action="store_true", help="skip the unmutated run (for quick trials only)")
+    parser.add_argument("--merge", action="store_true",
+                        help="with --only: replace those mutants in the existing --out report instead of a new report")
     parser.add_argument("--list", action="store_true", help="print the catalogue and exit")
     parser.add_argument("--out", type=Path, default=RESULTS / "mutation.json")
     args = parser.parse_args(argv)
@@ -172,7 +177,6 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lit_gans_mutation_") as tmp:
         copies = [make_copy(Path(tmp) / f"worker{i}") for i in range(max(1, args.workers))]
-        base = None if args.no_baseline else baseline(copies[0], mutants, args.timeout)
         records: list[dict] = [{}] * len(mutants)
 
         def work(worker: int) -> None:
@@ -180,20 +184,32 @@ def main(argv: list[str] | None = None) -> None:
                 records[i] = run_mutant(copies[worker], mutants[i], args.timeout)
                 print(f"{mutants[i].id}: {records[i]['status']} ({records[i]['seconds']} s)", flush=True)
 
-        with ThreadPoolExecutor(len(copies)) as pool:
+        with ThreadPoolExecutor(len(copies) + 1) as pool:
+            # the baseline runs beside the mutants, in a copy of its own that is never mutated
+            base = None if args.no_baseline else pool.submit(baseline, make_copy(Path(tmp) / "baseline"), mutants,
+                                                             args.timeout)
             list(pool.map(work, range(len(copies))))
+            base = base.result() if base is not None else None  # raises if the unmutated code fails its tests
+    command = "python experiments/benchmarks/mutation.py" + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else "")
+    runs = [{"command": command, "baseline": base, "workers": len(copies), "ids": [m.id for m in mutants],
+             "seconds": round(time.perf_counter() - start, 1)}]
+    if args.only and args.merge and args.out.exists():  # a partial re-run replaces those mutants in the report
+        previous = json.loads(args.out.read_text())
+        fresh = {r["id"] for r in records}
+        records = [r for r in previous["details"] if r["id"] not in fresh] + records
+        order = {m.id: i for i, m in enumerate(CATALOGUE)}
+        records.sort(key=lambda r: order.get(r["id"], len(order)))
+        runs = previous.get("runs", []) + runs
     survivors = [r["id"] for r in records if r["status"] == "survived"]
     report = {
-        "command": "python experiments/benchmarks/mutation.py" + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""),
         "mutants": len(records), "killed": len(records) - len(survivors), "survivors": survivors,
         "score": round((len(records) - len(survivors)) / max(1, len(records)), 3),
-        "workers": len(copies), "baseline": base, "seconds": round(time.perf_counter() - start, 1),
-        "details": records,
+        "runs": runs, "details": records,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(markdown(records))
-    print(f"\n{report['killed']} of {report['mutants']} mutants killed in {report['seconds']} s; "
+    print(f"\n{report['killed']} of {report['mutants']} mutants killed; this run took {runs[-1]['seconds']} s; "
           f"survivors: {survivors or 'none'}")
 
 

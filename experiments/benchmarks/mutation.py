@@ -33,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -156,6 +157,26 @@ def catalogue_table(mutants: list[Mutant]) -> str:
     return "\n".join(rows)
 
 
+def write_report(out: Path, records: list[dict], previous: dict | None, command: str, base: dict | None,
+                 workers: int, start: float, complete: bool) -> dict:
+    """Writes the JSON report (merged into ``previous`` for a partial re-run) and returns it."""
+    runs = [{"command": command, "baseline": base, "workers": workers, "ids": [r["id"] for r in records],
+             "complete": complete, "seconds": round(time.perf_counter() - start, 1)}]
+    if previous is not None:  # a partial re-run replaces those mutants in the report
+        fresh = {r["id"] for r in records}
+        order = {m.id: i for i, m in enumerate(CATALOGUE)}
+        records = sorted([r for r in previous["details"] if r["id"] not in fresh] + records,
+                         key=lambda r: order.get(r["id"], len(order)))
+        runs = previous.get("runs", []) + runs
+    survivors = [r["id"] for r in records if r["status"] == "survived"]
+    report = {"mutants": len(records), "killed": len(records) - len(survivors), "survivors": survivors,
+              "score": round((len(records) - len(survivors)) / max(1, len(records)), 3), "runs": runs,
+              "details": records}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", metavar="ID", help="run these mutants only")
@@ -175,14 +196,21 @@ def main(argv: list[str] | None = None) -> None:
         print(catalogue_table(mutants))
         return
     start = time.perf_counter()
+    command = "python experiments/benchmarks/mutation.py" + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else "")
+    previous = json.loads(args.out.read_text()) if args.only and args.merge and args.out.exists() else None
     with tempfile.TemporaryDirectory(prefix="lit_gans_mutation_") as tmp:
         copies = [make_copy(Path(tmp) / f"worker{i}") for i in range(max(1, args.workers))]
         records: list[dict] = [{}] * len(mutants)
+        lock = threading.Lock()
 
         def work(worker: int) -> None:
             for i in range(worker, len(mutants), len(copies)):
                 records[i] = run_mutant(copies[worker], mutants[i], args.timeout)
                 print(f"{mutants[i].id}: {records[i]['status']} ({records[i]['seconds']} s)", flush=True)
+                with lock:  # the report so far, so that a run stopped early still leaves its results
+                    done = base is not None and base.done() and base.exception() is None
+                    write_report(args.out, [r for r in records if r], previous, command,
+                                 base.result() if done else None, len(copies), start, complete=False)
 
         with ThreadPoolExecutor(len(copies) + 1) as pool:
             # the baseline runs beside the mutants, in a copy of its own that is never mutated
@@ -190,27 +218,11 @@ def main(argv: list[str] | None = None) -> None:
                                                              args.timeout)
             list(pool.map(work, range(len(copies))))
             base = base.result() if base is not None else None  # raises if the unmutated code fails its tests
-    command = "python experiments/benchmarks/mutation.py" + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else "")
-    runs = [{"command": command, "baseline": base, "workers": len(copies), "ids": [m.id for m in mutants],
-             "seconds": round(time.perf_counter() - start, 1)}]
-    if args.only and args.merge and args.out.exists():  # a partial re-run replaces those mutants in the report
-        previous = json.loads(args.out.read_text())
-        fresh = {r["id"] for r in records}
-        records = [r for r in previous["details"] if r["id"] not in fresh] + records
-        order = {m.id: i for i, m in enumerate(CATALOGUE)}
-        records.sort(key=lambda r: order.get(r["id"], len(order)))
-        runs = previous.get("runs", []) + runs
-    survivors = [r["id"] for r in records if r["status"] == "survived"]
-    report = {
-        "mutants": len(records), "killed": len(records) - len(survivors), "survivors": survivors,
-        "score": round((len(records) - len(survivors)) / max(1, len(records)), 3),
-        "runs": runs, "details": records,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    report = write_report(args.out, records, previous, command, base, len(copies), start, complete=True)
+    records = report["details"]
     print(markdown(records))
-    print(f"\n{report['killed']} of {report['mutants']} mutants killed; this run took {runs[-1]['seconds']} s; "
-          f"survivors: {survivors or 'none'}")
+    print(f"\n{report['killed']} of {report['mutants']} mutants killed; this run took {report['runs'][-1]['seconds']} s; "
+          f"survivors: {report['survivors'] or 'none'}")
 
 
 if __name__ == "__main__":

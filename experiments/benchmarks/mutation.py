@@ -17,6 +17,7 @@ found exactly once stops the run with an error naming the mutant (the catalogue 
     python experiments/benchmarks/mutation.py --list               # the catalogue as a Markdown table
 
     python experiments/benchmarks/mutation.py --only <id> --merge  # re-run one mutant into the existing report
+    python experiments/benchmarks/mutation.py --combine a.json b.json  # one report from several partial runs
 
 Writes ``experiments/results/mutation.json`` (``--out``): ``mutants``, ``killed``, ``survivors`` (ids), ``runs`` (each
 run's command, baseline and seconds) and per mutant its file, description, tests, status, the failing tests and
@@ -164,10 +165,15 @@ def write_report(out: Path, records: list[dict], previous: dict | None, command:
              "complete": complete, "seconds": round(time.perf_counter() - start, 1)}]
     if previous is not None:  # a partial re-run replaces those mutants in the report
         fresh = {r["id"] for r in records}
-        order = {m.id: i for i, m in enumerate(CATALOGUE)}
-        records = sorted([r for r in previous["details"] if r["id"] not in fresh] + records,
-                         key=lambda r: order.get(r["id"], len(order)))
+        records = [r for r in previous["details"] if r["id"] not in fresh] + records
         runs = previous.get("runs", []) + runs
+    return save(out, records, runs)
+
+
+def save(out: Path, records: list[dict], runs: list[dict]) -> dict:
+    """Writes the report of ``records`` in catalogue order: counts, survivors, score, the runs, the details."""
+    order = {m.id: i for i, m in enumerate(CATALOGUE)}
+    records = sorted(records, key=lambda r: order.get(r["id"], len(order)))
     survivors = [r["id"] for r in records if r["status"] == "survived"]
     report = {"mutants": len(records), "killed": len(records) - len(survivors), "survivors": survivors,
               "score": round((len(records) - len(survivors)) / max(1, len(records)), 3), "runs": runs,
@@ -175,6 +181,15 @@ def write_report(out: Path, records: list[dict], previous: dict | None, command:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+def combine(reports: list[dict], out: Path) -> dict:
+    """One report from several runs' reports (e.g. a run stopped early and a run of the mutants it did not reach)."""
+    records: dict[str, dict] = {}
+    for report in reports:
+        for record in report["details"]:
+            records.setdefault(record["id"], record)
+    return save(out, list(records.values()), [run for report in reports for run in report.get("runs", [])])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -185,9 +200,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-baseline", action="store_true", help="skip the unmutated run (for quick trials only)")
     parser.add_argument("--merge", action="store_true",
                         help="with --only: replace those mutants in the existing --out report instead of a new report")
+    parser.add_argument("--combine", nargs="+", type=Path, metavar="REPORT",
+                        help="write --out from these reports (a mutant's record from the first report that has it)")
     parser.add_argument("--list", action="store_true", help="print the catalogue and exit")
     parser.add_argument("--out", type=Path, default=RESULTS / "mutation.json")
     args = parser.parse_args(argv)
+    if args.combine:
+        report = combine([json.loads(path.read_text()) for path in args.combine], args.out)
+        print(markdown(report["details"]))
+        print(f"\n{report['killed']} of {report['mutants']} mutants killed; survivors: {report['survivors'] or 'none'}")
+        return
     mutants = [m for m in CATALOGUE if not args.only or m.id in args.only]
     if args.only and len(mutants) != len(set(args.only)):
         parser.error(f"unknown mutant ids: {sorted(set(args.only) - {m.id for m in CATALOGUE})}")

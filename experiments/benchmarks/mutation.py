@@ -9,8 +9,9 @@ The runner copies the package, its tests and what they read (``lit_gans/``, ``te
 results images, ``docs/``, ``README.md``, ``pyproject.toml``) to a temporary directory per worker, checks that the
 named tests pass there unmutated (the baseline: a mutant is only "killed" by tests that pass on the real code),
 then for each mutant writes the mutated file, runs all its tests with ``PYTHONPATH`` pointing at the copy
-and restores the file. A mutant is *killed* when its tests fail, *survives* when they pass; a snippet that is not
-found exactly once stops the run with an error naming the mutant (the catalogue went stale).
+and restores the file. A mutant is *killed* when its tests fail, *survives* when they pass, and is a *timeout* (neither)
+when they run past ``--timeout``; a snippet that is not found exactly once stops the run with an error naming the
+mutant (the catalogue went stale).
 
     python experiments/benchmarks/mutation.py                      # every mutant, 2 workers
     python experiments/benchmarks/mutation.py --only seqgan_reward_sign cyclegan_adv_zeroed
@@ -114,7 +115,7 @@ def run_mutant(copy: Path, mutant: Mutant, timeout: float) -> dict:
     finally:
         path.write_text(original)
     if code is None:
-        status = "killed"  # the tests hung past the timeout: a failure a CI run would show
+        status = "timeout"  # neither killed nor survived: on a loaded machine a slow test; re-run with a longer --timeout
     elif code == 0:
         status = "survived"
     elif code in (1, 2, 3):  # tests failed, collection/interruption errors, internal error
@@ -134,7 +135,7 @@ def baseline(copy: Path, mutants: list[Mutant], timeout: float) -> dict:
         groups.setdefault(m.select, [])
         groups[m.select] += [t for t in m.tests if t not in groups[m.select]]
     for select, tests in groups.items():
-        code, output, seconds = run_tests(copy, tests, select, timeout)
+        code, output, seconds = run_tests(copy, tests, select, timeout * len(tests))  # one timeout per test
         records.append({"tests": tests, "select": select, "exit_code": code, "seconds": round(seconds, 1),
                         "failed": failed_tests(output)})
         if code != 0:
@@ -145,7 +146,7 @@ def baseline(copy: Path, mutants: list[Mutant], timeout: float) -> dict:
 def markdown(records: list[dict]) -> str:
     rows = ["| mutant | file | bug | caught by | result | s |", "|---|---|---|---|---|---|"]
     for r in records:
-        caught = ", ".join(f"`{t.split('::')[-1]}`" for t in (r["failed"] or r["tests"]))
+        caught = ", ".join(f"`{t.split('::')[-1]}`" for t in r["failed"]) if r["status"] == "killed" else "—"
         rows.append(f"| `{r['id']}` | {r['file']} | {r['description']} | {caught} | {r['status']} | {r['seconds']} |")
     return "\n".join(rows)
 
@@ -174,10 +175,14 @@ def save(out: Path, records: list[dict], runs: list[dict]) -> dict:
     """Writes the report of ``records`` in catalogue order: counts, survivors, score, the runs, the details."""
     order = {m.id: i for i, m in enumerate(CATALOGUE)}
     records = sorted(records, key=lambda r: order.get(r["id"], len(order)))
-    survivors = [r["id"] for r in records if r["status"] == "survived"]
-    report = {"mutants": len(records), "killed": len(records) - len(survivors), "survivors": survivors,
-              "score": round((len(records) - len(survivors)) / max(1, len(records)), 3), "runs": runs,
-              "details": records}
+    for r in records:  # a run past its timeout proves nothing either way (reports written before this rule included)
+        r["status"] = "timeout" if r.get("timed_out") else r["status"]
+    killed = sum(r["status"] == "killed" for r in records)
+    report = {"catalogue": len(CATALOGUE), "mutants": len(records), "killed": killed,
+              "survivors": [r["id"] for r in records if r["status"] == "survived"],
+              "timeouts": [r["id"] for r in records if r["status"] == "timeout"],
+              "not_run": [m.id for m in CATALOGUE if m.id not in {r["id"] for r in records}],
+              "score": round(killed / max(1, len(records)), 3), "runs": runs, "details": records}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     return report
@@ -208,7 +213,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.combine:
         report = combine([json.loads(path.read_text()) for path in args.combine], args.out)
         print(markdown(report["details"]))
-        print(f"\n{report['killed']} of {report['mutants']} mutants killed; survivors: {report['survivors'] or 'none'}")
+        print(f"\n{report['killed']} of {report['mutants']} mutants killed; survivors: {report['survivors'] or 'none'}; "
+              f"timeouts: {report['timeouts'] or 'none'}; not run: {report['not_run'] or 'none'}")
         return
     mutants = [m for m in CATALOGUE if not args.only or m.id in args.only]
     if args.only and len(mutants) != len(set(args.only)):
@@ -244,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
     records = report["details"]
     print(markdown(records))
     print(f"\n{report['killed']} of {report['mutants']} mutants killed; this run took {report['runs'][-1]['seconds']} s; "
-          f"survivors: {report['survivors'] or 'none'}")
+          f"survivors: {report['survivors'] or 'none'}; timeouts: {report['timeouts'] or 'none'}")
 
 
 if __name__ == "__main__":

@@ -207,6 +207,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="with --only: replace those mutants in the existing --out report instead of a new report")
     parser.add_argument("--combine", nargs="+", type=Path, metavar="REPORT",
                         help="write --out from these reports (a mutant's record from the first report that has it)")
+    parser.add_argument("--baseline-only", action="store_true",
+                        help="only run the named tests on the unmutated code; its record joins --out's runs")
     parser.add_argument("--list", action="store_true", help="print the catalogue and exit")
     parser.add_argument("--out", type=Path, default=RESULTS / "mutation.json")
     args = parser.parse_args(argv)
@@ -225,6 +227,14 @@ def main(argv: list[str] | None = None) -> None:
         return
     start = time.perf_counter()
     command = "python experiments/benchmarks/mutation.py" + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else "")
+    if args.baseline_only:
+        with tempfile.TemporaryDirectory(prefix="lit_gans_mutation_") as tmp:
+            base = baseline(make_copy(Path(tmp)), mutants, args.timeout)
+        previous = json.loads(args.out.read_text()) if args.out.exists() else {"details": [], "runs": []}
+        run = {"command": command, "baseline": base, "seconds": round(time.perf_counter() - start, 1)}
+        save(args.out, previous["details"], previous.get("runs", []) + [run])
+        print(f"the unmutated code passes the {len(mutants)} mutants' tests ({base['seconds']} s)")
+        return
     previous = json.loads(args.out.read_text()) if args.only and args.merge and args.out.exists() else None
     with tempfile.TemporaryDirectory(prefix="lit_gans_mutation_") as tmp:
         copies = [make_copy(Path(tmp) / f"worker{i}") for i in range(max(1, args.workers))]

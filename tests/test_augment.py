@@ -65,3 +65,21 @@ def test_cutout_zeroes_a_half_size_square():
     zeros = (y == 0).flatten(1).sum(1)
     assert int(zeros.max()) == 16  # a 4x4 square when fully inside
     assert int(zeros.min()) >= 4  # clipped at the border, never empty
+
+
+def test_color_ops_draw_their_factors_from_the_papers_ranges():
+    """brightness + U(-0.5, 0.5), saturation x U(0, 2), contrast x U(0.5, 1.5): the extremes of 2,000 draws."""
+    from lit_gans.augment import brightness, contrast, saturation
+
+    rng = torch.Generator().manual_seed(0)
+    x = torch.zeros(2000, 3, 2, 2)
+    shift = brightness(x, rng)[:, 0, 0, 0]
+    assert abs(shift.min().item() + 0.5) < 0.01 and abs(shift.max().item() - 0.5) < 0.01
+    x = torch.zeros(2000, 3, 2, 2)
+    x[:, 0] = 1.0  # per-pixel channel mean 1/3: channel 0 lies 2/3 above it
+    sat = (saturation(x, rng)[:, 0, 0, 0] - 1 / 3) / (2 / 3)
+    assert abs(sat.min().item()) < 0.01 and abs(sat.max().item() - 2.0) < 0.01
+    x = torch.zeros(2000, 1, 2, 2)
+    x[:, 0, 0, 0] = 1.0  # per-image mean 1/4
+    con = (contrast(x, rng)[:, 0, 0, 0] - 0.25) / 0.75
+    assert abs(con.min().item() - 0.5) < 0.01 and abs(con.max().item() - 1.5) < 0.01

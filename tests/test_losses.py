@@ -92,3 +92,25 @@ def test_cycle_loss_is_mean_absolute_error():
 def test_unknown_loss_name_lists_the_choices():
     with pytest.raises(ValueError, match="non_saturating"):
         L.adversarial_loss("nonsaturating")
+
+
+@pytest.mark.parametrize("name, d_loss, g_loss, probabilistic", [
+    ("minimax", L.d_logistic_loss, L.g_minimax_loss, True),
+    ("non_saturating", L.d_logistic_loss, L.g_nonsaturating_loss, True),
+    ("hinge", L.d_hinge_loss, L.g_hinge_loss, False),
+    ("least_squares", L.d_least_squares_loss, L.g_least_squares_loss, False),
+    ("wasserstein", L.d_wasserstein_loss, L.g_wasserstein_loss, False),
+])
+def test_each_loss_name_selects_its_own_pair(name, d_loss, g_loss, probabilistic):
+    pair = L.adversarial_loss(name)
+    assert (pair.d_loss, pair.g_loss, pair.probabilistic) == (d_loss, g_loss, probabilistic)
+
+
+def test_wasserstein_losses_by_hand():
+    # critic: E[C(G(z))] - E[C(x)] = -1.25 - 0.5; generator: -E[C(G(z))] = 1.25
+    assert close(L.d_wasserstein_loss(REAL, FAKE), -1.25 - 0.5)
+    assert close(L.g_wasserstein_loss(FAKE), 1.25)
+
+
+def test_cycle_consistency_loss_is_a_mean_absolute_error():
+    assert close(L.cycle_consistency_loss(torch.tensor([1.0, -2.0, 0.5]), torch.tensor([0.0, 0.0, 0.5])), 1.0)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import quick_trainer
 from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
 from lit_gans.losses import d_hinge_loss, d_least_squares_loss, gradient_penalty
 from lit_gans.models import DCGAN, WGANGP, VanillaGAN
@@ -99,8 +101,15 @@ def test_packed_models_judge_groups_and_train(model):
     first = next(p for p in m.discriminator.parameters() if p.dim() > 1)
     assert first.shape[1] == pack * m.hparams.data_shape[0]  # the input layer sees pack samples
     loss, _ = m.discriminator_loss((real,))
-    loss.backward()
     assert torch.isfinite(loss)
+    # and it trains: 5 batches of 8 update both players (WGAN-GP: n_critic 5, so G once, after the 5th critic step)
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    data = DataLoader(TensorDataset(torch.randn(40, *m.hparams.data_shape)), batch_size=8)
+    quick_trainer(max_steps=-1, max_epochs=1).fit(m, data)
+    assert int(m.d_steps) == 5 and int(m.g_steps) == (1 if isinstance(m, WGANGP) else 5)
+    for net in ("generator.", "discriminator."):
+        weights = [k for k, v in m.state_dict().items() if k.startswith(net) and v.is_floating_point()]
+        assert weights and all(not torch.equal(m.state_dict()[k], before[k]) for k in weights if "weight" in k), net
 
 
 def test_packing_rejects_a_batch_it_cannot_split():
@@ -138,3 +147,9 @@ def test_dcgan_keeps_batch_norm_by_default_and_takes_layer_norm():
     assert any(isinstance(m, nn.GroupNorm) and m.num_groups == 1 for m in layer.discriminator.modules())
     with pytest.raises(ValueError, match="choose 'batch', 'layer' or 'none'"):
         DCGANDiscriminator((1, 16, 16), 4, norm="instance")
+
+
+def test_dcgan_uniform_latent_is_the_papers_u_minus_one_one():
+    z = DCGAN(data_shape=(1, 8, 8), z_dim=50, g_channels=4, d_channels=4, z_dist="uniform").sample_latent(
+        400, torch.Generator().manual_seed(0))
+    assert abs(z.min().item() + 1.0) < 0.01 and abs(z.max().item() - 1.0) < 0.01 and abs(z.mean().item()) < 0.02

@@ -97,16 +97,28 @@ def test_every_variant_is_covered():
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_resume_is_bit_identical(name, tmp_path):
     ckpts = {k: tmp_path / f"after{k}.ckpt" for k in STOPS}
-    straight = fit(name, seed=0, callbacks=[SaveAfterBatches(ckpts)]).state_dict()
+    straight_model = fit(name, seed=0, callbacks=[SaveAfterBatches(ckpts)])
+    straight, straight_moments = straight_model.state_dict(), optimizer_moments(straight_model)
+    assert straight_moments  # every optimizer has stepped and holds its moments
     assert any(k.startswith("generator") or k.startswith("G_") for k in straight)
     for k, path in ckpts.items():
         raw = torch.load(path, weights_only=True)  # a resume never needs to unpickle code
         assert raw["lit_gans_model"] == name and raw["lit_gans_format"] == CHECKPOINT_FORMAT
         assert loop_states(raw)[0]["served"] == k % 3  # batches done in its epoch (0: finished)
-        resumed = fit(name, seed=123, ckpt_path=path).state_dict()  # another seed: everything must come from the file
-        assert straight.keys() == resumed.keys()
+        resumed_model = fit(name, seed=123, ckpt_path=path)  # another seed: everything must come from the file
+        resumed, resumed_moments = resumed_model.state_dict(), optimizer_moments(resumed_model)
+        assert straight.keys() == resumed.keys() and straight_moments.keys() == resumed_moments.keys()
         different = [key for key, t in straight.items() if not torch.equal(t, resumed[key])]
+        different += [key for key, t in straight_moments.items() if not torch.equal(t, resumed_moments[key])]
         assert not different, f"{name} resumed after batch {k}: {different[:5]}"
+
+
+def optimizer_moments(model: L.LightningModule) -> dict[str, torch.Tensor]:
+    """The state tensors of every optimizer after a fit (Adam's two moments and step, RMSProp's average), keyed by
+    optimizer index, parameter index and name."""
+    return {f"opt{i}.param{p}.{name}": torch.as_tensor(value)
+            for i, opt in enumerate(model.trainer.optimizers)
+            for p, state in opt.state_dict()["state"].items() for name, value in state.items()}
 
 
 def test_resume_without_the_loader_state_is_not_exact(tmp_path):

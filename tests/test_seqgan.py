@@ -10,7 +10,7 @@ import lightning as L
 import pytest
 import torch
 
-from lit_gans.commands import UserError
+from lit_gans.errors import UserError
 from lit_gans.data.base import DataError
 from lit_gans.data.sequences import OracleDataModule, TextDataModule, make_oracle
 from lit_gans.metrics.sequences import corpus_bleu, oracle_nll

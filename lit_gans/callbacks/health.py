@@ -27,7 +27,7 @@ from torch import Tensor
 
 from lit_gans.callbacks.evaluation import log_metrics
 from lit_gans.metrics.modes import mode_statistics
-from lit_gans.models.base import NonFiniteLossError
+from lit_gans.errors import NonFiniteLossError
 
 
 class TrainingHealth(L.Callback):

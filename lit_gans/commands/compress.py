@@ -19,7 +19,7 @@ from typing import Literal, Optional, Sequence
 
 from jsonargparse import ArgumentParser
 
-from lit_gans.commands import UserError
+from lit_gans.errors import UserError
 from lit_gans.commands.parsing import parse_args
 
 
@@ -46,7 +46,7 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: Sequence[str]) -> None:
-    from lit_gans.checkpoints import load_model
+    from lit_gans.checkpoints.loading import load_model
 
     args = parse_args(build_parser(), argv)
     out = Path(args.out)
@@ -67,7 +67,7 @@ def _train_student(teacher, args, out: Path) -> None:
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
-    from lit_gans.checkpoint_io import atomic_save
+    from lit_gans.checkpoints.atomic import atomic_save
     from lit_gans.compress.card import derived_from, write_derived_card
     from lit_gans.compress.prune import prune_into
     from lit_gans.compress.student import build_student, count_parameters, student_checkpoint

@@ -16,7 +16,7 @@ from typing import Literal, Sequence
 import torch
 from jsonargparse import ArgumentParser
 
-from lit_gans.commands import UserError
+from lit_gans.errors import UserError
 from lit_gans.commands.parsing import parse_args
 
 SUFFIX = {"onnx": ".onnx", "torchscript": ".pt"}
@@ -33,7 +33,7 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: Sequence[str]) -> None:
-    from lit_gans.checkpoints import load_model
+    from lit_gans.checkpoints.loading import load_model
     from lit_gans.compress.card import derived_from, write_derived_card
     from lit_gans.compress.graph import GeneratorGraph, recipe
 

@@ -19,7 +19,7 @@ from typing import Any, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
-from lit_gans.commands import UserError
+from lit_gans.errors import UserError
 
 RECIPE = "lit_gans_recipe.json"  # the TorchScript extra file holding the recipe
 
@@ -119,7 +119,7 @@ class DeployedGenerator(nn.Module):
 
 def load_sampler(path: str | Path):
     """A lit_gans checkpoint's model, or a deployed TorchScript generator; one line for an ONNX file."""
-    from lit_gans.checkpoints import load_model
+    from lit_gans.checkpoints.loading import load_model
 
     if Path(path).suffix == ".onnx":
         raise UserError(f"{path} is an ONNX graph: run it with onnxruntime (see docs/compression.md), or sample a .ckpt or TorchScript file")

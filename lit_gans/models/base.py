@@ -24,20 +24,12 @@ from torch import Tensor, nn
 from lit_gans.accumulation import Accumulator, mean_logs, split_batch
 from lit_gans.distributed import BatchNormSync, decorrelate_rng, has_batchnorm, loss_scale
 from lit_gans.losses import adversarial_loss
-from lit_gans.training_state import (
-    CHECKPOINT_FORMAT,
-    check_checkpoint,
-    collect_rng_states,
-    mark_finished_epoch,
-    restore_rng_states,
-)
+from lit_gans.checkpoints.format import CHECKPOINT_FORMAT, check_checkpoint
+from lit_gans.checkpoints.resume import collect_rng_states, mark_finished_epoch, restore_rng_states
+from lit_gans.errors import NonFiniteLossError
 
 OptimizerFactory = Callable[[Iterable], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], Any]
-
-
-class NonFiniteLossError(FloatingPointError):
-    """A player's loss became NaN or infinite; raised before the bad gradient reaches the weights."""
 
 
 class GANModule(L.LightningModule):

@@ -30,6 +30,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 
 from lit_gans.augment import diff_augment, parse_policy
+from lit_gans.checkpoints.format import read_checkpoint
 from lit_gans.losses import d_logistic_loss, g_nonsaturating_loss, r1_penalty
 from lit_gans.models.base import GANModule
 from lit_gans.models.gan import _NOT_HPARAMS
@@ -288,8 +289,6 @@ class StyleGAN2(GANModule):
 
     def load_transfer(self, path: str) -> str:
         """Copies the weights of ``path`` whose names and shapes match into G, D and the EMA generator; a summary."""
-        from lit_gans.checkpoints import read_checkpoint  # imported here: checkpoints imports the model registry
-
         source = read_checkpoint(path)["state_dict"]
         own = self.state_dict()
         nets = ("generator.", "discriminator.", "generator_ema.")

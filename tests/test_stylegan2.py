@@ -11,6 +11,7 @@ from lit_gans.augment import diff_augment
 from lit_gans.checkpoints import load_model
 from lit_gans.data import DigitsDataModule
 from lit_gans.data.digits import load_digits_tensors
+from lit_gans.losses import path_length_penalty
 from lit_gans.models import MODELS
 from lit_gans.models.stylegan2 import (
     StyleGAN2,
@@ -18,7 +19,6 @@ from lit_gans.models.stylegan2 import (
     ema_beta,
     lazy_adam_adjustment,
     mix_styles,
-    path_length_penalty,
 )
 from lit_gans.nets.stylegan2 import modulated_conv2d
 

@@ -32,7 +32,7 @@ from typing import Literal, NamedTuple, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
-from lit_gans.losses import cycle_consistency_loss, d_least_squares_loss, g_least_squares_loss
+from lit_gans.losses import cycle_consistency_loss, d_least_squares_loss, identity_loss, squared_error
 from lit_gans.models.base import GANModule, OptimizerFactory
 from lit_gans.nets.cyclegan import PatchDiscriminator, ResnetGenerator
 
@@ -175,16 +175,15 @@ class CycleGAN(GANModule):
     def generator_loss(self, c: Cycle) -> tuple[Tensor, dict[str, Tensor]]:
         """Step 2's L_G; the logs hold each term before weighting."""
         hp = self.hparams
-        # E[(D(G(x)) - 1)^2]: g_least_squares_loss carries a factor 1/2 that the paper's generator loss does not
-        adv_ab = 2.0 * g_least_squares_loss(self.D_B(c.fake_b))
-        adv_ba = 2.0 * g_least_squares_loss(self.D_A(c.fake_a))
+        adv_ab = squared_error(self.D_B(c.fake_b), 1.0)  # E[(D_B(G_AB(a)) - 1)^2], without LSGAN's 1/2
+        adv_ba = squared_error(self.D_A(c.fake_a), 1.0)
         cycle_a = cycle_consistency_loss(c.rec_a, c.real_a)  # ||G_BA(G_AB(a)) - a||_1
         cycle_b = cycle_consistency_loss(c.rec_b, c.real_b)  # ||G_AB(G_BA(b)) - b||_1
         loss = adv_ab + adv_ba + hp.lambda_cycle * (cycle_a + cycle_b)
         logs = {"g_adv_ab": adv_ab, "g_adv_ba": adv_ba, "cycle_a": cycle_a, "cycle_b": cycle_b}
         if hp.lambda_identity > 0:
-            identity_b = (self.G_AB(c.real_b) - c.real_b).abs().mean()  # G_AB should leave a B image alone
-            identity_a = (self.G_BA(c.real_a) - c.real_a).abs().mean()
+            identity_b = identity_loss(self.G_AB(c.real_b), c.real_b)  # G_AB should leave a B image alone
+            identity_a = identity_loss(self.G_BA(c.real_a), c.real_a)
             loss = loss + hp.lambda_identity * hp.lambda_cycle * (identity_a + identity_b)
             logs |= {"identity_a": identity_a, "identity_b": identity_b}
         return loss, {k: v.detach() for k, v in logs.items()}

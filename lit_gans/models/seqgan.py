@@ -35,6 +35,7 @@ from typing import Any, Callable, Literal, NamedTuple, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
+from lit_gans.losses import policy_gradient_loss
 from lit_gans.models.base import GANModule, OptimizerFactory
 from lit_gans.nets.seqgan import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, CNNDiscriminator, LSTMGenerator
 
@@ -42,12 +43,6 @@ from lit_gans.nets.seqgan import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, CNNDiscr
 class Stage(NamedTuple):
     name: str  #: ``mle``, ``d_pretrain`` or ``adversarial``
     epochs: int  #: passes over the real data the stage lasts
-
-
-def policy_gradient_loss(log_probs: Tensor, rewards: Tensor) -> Tensor:
-    """-(1/N) Σ_n Σ_t Q_t log G_θ(y_t | Y_1:t-1) for (N, T) log-probabilities and rewards; its gradient is minus the
-    REINFORCE estimate of Eq. 8, so minimising it raises the probability of well-rewarded tokens."""
-    return -(log_probs * rewards.detach()).sum(dim=1).mean()
 
 
 @torch.no_grad()

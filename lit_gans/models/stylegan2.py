@@ -21,7 +21,6 @@ w' = w_avg + psi (w - w_avg) from the EMA generator.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Literal, Optional, Sequence, Union
 
@@ -31,7 +30,7 @@ from torch import Tensor
 
 from lit_gans.augment import diff_augment, parse_policy
 from lit_gans.checkpoints.format import read_checkpoint
-from lit_gans.losses import d_logistic_loss, g_nonsaturating_loss, r1_penalty
+from lit_gans.losses import d_logistic_loss, g_nonsaturating_loss, path_length_penalty, r1_penalty
 from lit_gans.models.base import GANModule
 from lit_gans.models.gan import _NOT_HPARAMS
 from lit_gans.nets.stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator
@@ -84,25 +83,6 @@ def ema_beta(batch_size: int, ema_kimg: float, images_seen: Optional[int] = None
     if ema_rampup is not None and images_seen is not None:
         ema_nimg = min(ema_nimg, images_seen * ema_rampup)
     return 0.5 ** (batch_size / max(ema_nimg, 1e-8))
-
-
-def path_lengths(fake: Tensor, ws: Tensor, y: Optional[Tensor] = None) -> Tensor:
-    """||J_w^T y||_2 per sample (N,): sqrt(mean over the ws of the squared norm over w_dim), as the official code.
-
-    fake (N, C, H, W) = G(ws), ws (N, num_ws, w_dim) with requires_grad; y ~ N(0, I) / sqrt(H W) unless given.
-    """
-    if y is None:
-        y = torch.randn_like(fake) / math.sqrt(fake.shape[2] * fake.shape[3])
-    (grad,) = torch.autograd.grad((fake * y).sum(), ws, create_graph=True)  # J^T y, (N, num_ws, w_dim)
-    return grad.square().sum(2).mean(1).sqrt()
-
-
-def path_length_penalty(fake: Tensor, ws: Tensor, pl_mean: Tensor, pl_decay: float,
-                        y: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
-    """E_w,y (||J_w^T y||_2 - a)^2 with a <- a + decay (mean length - a); returns (penalty, the new a)."""
-    lengths = path_lengths(fake, ws, y)
-    a = pl_mean.lerp(lengths.mean(), pl_decay)
-    return (lengths - a).square().mean(), a.detach()
 
 
 def mix_styles(ws: Tensor, ws2: Tensor, cutoff: int) -> Tensor:

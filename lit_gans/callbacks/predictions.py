@@ -59,7 +59,7 @@ class PredictionWriter(BasePredictionWriter):
         torch.save(samples, folder / f"{stem}.pt")
         shown = samples[: self.grid_samples]
         if not samples.is_floating_point():  # token ids
-            lines = pl_module.decode(shown) if hasattr(pl_module, "decode") else [" ".join(map(str, r)) for r in shown.tolist()]
+            lines = pl_module.decode(shown)
             (folder / f"{stem}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
         elif samples.dim() == 4 or (samples.dim() == 2 and samples.shape[1] == 2):
             picture = samples_to_picture(shown, min_size=self.min_size)

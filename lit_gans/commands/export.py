@@ -42,7 +42,7 @@ def main(argv: Sequence[str]) -> None:
     if out.suffix != SUFFIX[args.format]:
         raise UserError(f"--format {args.format} writes a {SUFFIX[args.format]} file: got --out {out.name}")
     model = load_model(args.ckpt)
-    if not hasattr(model, "generator") or "z_dim" not in model.hparams:
+    if not model.has_latent:
         raise UserError(f"export needs a model with one generator of z; {type(model).__name__} has none")
     graph = GeneratorGraph(model)
     example = graph.example_inputs(model, n=2)

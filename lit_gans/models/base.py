@@ -7,13 +7,16 @@ One training batch runs the procedure of Goodfellow et al. 2014 (arXiv:1406.2661
 3. after a generator update, move the optional EMA copy of the generator towards it.
 
 Variants override the few hooks below; everything downstream of a model (callbacks, metrics, the CLI) talks to it
-only through :meth:`GANModule.sample`.
+only through the sampling interface declared here once (:meth:`GANModule.sample`, :meth:`~GANModule.sample_from_latent`,
+:attr:`~GANModule.has_latent`, :attr:`~GANModule.num_label_classes`, :meth:`~GANModule.decode`,
+:meth:`~GANModule.translate`, :meth:`~GANModule.stage`), never by probing for attributes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 import lightning as L
 import torch
@@ -268,33 +271,73 @@ class GANModule(L.LightningModule):
             self._make_ema()
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
-    # --- the interface every callback, metric and command uses ------------------------------------------------------
+    # --- sampling: the one interface every callback, metric and command uses ----------------------------------------
+    #: the generator maps a latent vector z (:meth:`sample_latent`, :meth:`sample_from_latent`: interpolation strips,
+    #: export); False for a variant that translates given images (CycleGAN) or draws tokens itself (SeqGAN)
+    has_latent: bool = True
+
+    @property
+    def num_label_classes(self) -> int:
+        """K for a model that :meth:`sample` conditions on class ``labels`` in [0, K) (CGAN); 0 otherwise."""
+        return 0
+
     @torch.no_grad()
     def sample(self, n: int, *, seed: Optional[int] = None, **condition: Any) -> Tensor:
-        """``n`` samples in data space (images in [-1, 1], shape (n, C, H, W); points (n, D)).
+        """``n`` samples in data space (images in [-1, 1], shape (n, C, H, W); points (n, D); token ids (n, T)).
 
         Uses the EMA generator when there is one; ``seed`` makes the draw repeatable whatever the global RNG state.
         """
-        rng = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
+        rng = self.seeded_rng(seed)
         return self.sample_from_latent(self.sample_latent(n, generator=rng), rng=rng, **condition)
 
     @torch.no_grad()
     def sample_from_latent(self, z: Tensor, *, rng: Optional[torch.Generator] = None, **condition: Any) -> Tensor:
         """Data-space samples for given latents ``z`` (one per row, e.g. points along an interpolation path), drawn
         like :meth:`sample`: EMA generator when there is one, in eval mode, ``condition`` as ``sample`` takes it."""
-        net = self.generator_ema if self.generator_ema is not None else self.generator
-        was_training = net.training
-        net.eval()
-        try:
+        with self.eval_mode(self.sampling_generator()) as net:
             return self.generate(net, z, **self.sample_condition(z.shape[0], rng, **condition))
-        finally:
-            net.train(was_training)
 
-    def sample_condition(self, n: int, rng: Optional[torch.Generator], **condition: Any) -> dict[str, Tensor]:
-        """Turns the user's ``sample(..., **condition)`` keywords into the tensors :meth:`generate` takes."""
+    def sample_condition(self, n: int, rng: Optional[torch.Generator], **condition: Any) -> dict[str, Any]:
+        """Turns the user's ``sample(..., **condition)`` keywords into the keywords :meth:`generate` takes."""
         if condition:
             raise TypeError(f"{type(self).__name__} is unconditional; it takes no {sorted(condition)}")
         return {}
+
+    def decode(self, samples: Tensor) -> list[str]:
+        """One line of text per sample of a sequence model: its token ids (SeqGAN maps them to its vocabulary)."""
+        return [" ".join(map(str, row)) for row in samples.tolist()]
+
+    def translate(self, x: Tensor, direction: str = "AtoB") -> Tensor:
+        """Images of one domain -> the other's, for an image-to-image variant (CycleGAN)."""
+        raise NotImplementedError(f"{type(self).__name__} does not translate images")
+
+    def sampling_generator(self) -> nn.Module:
+        """The network samples come from: the EMA generator when there is one, else the trained one."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
+
+    def seeded_rng(self, seed: Optional[int]) -> Optional[torch.Generator]:
+        """A generator on the model's device seeded with ``seed``, or ``None`` (the global RNG) without one."""
+        return torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
+
+    @staticmethod
+    @contextlib.contextmanager
+    def eval_mode(net: nn.Module) -> Iterator[nn.Module]:
+        """``net`` in eval mode inside the block (batch norm on its running statistics, no dropout), its mode after."""
+        was_training = net.training
+        net.eval()
+        try:
+            yield net
+        finally:
+            net.train(was_training)
+
+    # --- training in stages (one stage unless a variant declares several, like SeqGAN) ---------------------------------
+    def stage(self) -> tuple[str, int]:
+        """(name of the current training stage, epochs already done in it)."""
+        return "train", self.current_epoch
+
+    def stage_ends_with_this_epoch(self) -> bool:
+        """Asked at the end of an epoch: whether it is the last of a stage (metrics are taken at stage ends)."""
+        return False
 
     # --- checkpoints: which model, which layout, and the global RNGs (exact resume) ------------------------------------
     def on_save_checkpoint(self, checkpoint: dict) -> None:

@@ -113,6 +113,7 @@ class CycleGAN(GANModule):
     """
 
     supports_accumulation = False  # step 1's translations feed both players' losses: they cannot be cut in pieces
+    has_latent = False  # it translates images: no z
 
     def __init__(
         self,
@@ -239,13 +240,8 @@ class CycleGAN(GANModule):
         c = self.hparams.data_shape[0]
         if x.dim() != 4 or x.shape[1] != c:
             raise ValueError(f"translate takes images of shape (N, {c}, H, W), got {tuple(x.shape)}")
-        net = nets[direction]
-        was_training = net.training
-        net.eval()
-        try:
+        with self.eval_mode(nets[direction]) as net:
             return net(x.to(self.device, self.dtype))
-        finally:
-            net.train(was_training)
 
     @torch.no_grad()
     def sample(
@@ -255,7 +251,7 @@ class CycleGAN(GANModule):
         with ``seed`` when none are given (a check that the generator runs; translations of real images are what
         :class:`~lit_gans.callbacks.translations.TranslationTriplets` draws)."""
         if images is None:
-            rng = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
+            rng = self.seeded_rng(seed)
             images = torch.rand(n, *self.hparams.data_shape, device=self.device, generator=rng) * 2.0 - 1.0
         return self.translate(images[:n], direction)
 

@@ -26,7 +26,7 @@ from typing import Any, Literal, Optional, Sequence, Union
 
 import torch
 from lightning.pytorch.utilities import rank_zero_info
-from torch import Tensor
+from torch import Tensor, nn
 
 from lit_gans.augment import diff_augment, parse_policy
 from lit_gans.checkpoints.format import read_checkpoint
@@ -289,15 +289,13 @@ class StyleGAN2(GANModule):
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     # --- sampling with truncation -----------------------------------------------------------------------------------
-    @torch.no_grad()
-    def sample(self, n: int, *, seed: Optional[int] = None, truncation: float = 1.0, **condition: Any) -> Tensor:
-        """``n`` images in [-1, 1] from the EMA generator, w truncated towards w_avg by ``truncation`` (psi)."""
-        self.sample_condition(n, None, **condition)  # rejects conditions: StyleGAN2 here is unconditional
-        net = self.generator_ema if self.generator_ema is not None else self.generator
-        rng = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
-        was_training = net.training
-        net.eval()
-        try:
-            return net(self.sample_latent(n, generator=rng), truncation_psi=truncation, rng=rng)
-        finally:
-            net.train(was_training)
+    def generate(self, net: nn.Module, z: Tensor, truncation_psi: float = 1.0,
+                 rng: Optional[torch.Generator] = None) -> Tensor:
+        """Images of ``net`` for z, w truncated towards w_avg by ``truncation_psi``; ``rng`` draws the noise inputs."""
+        return net(z, truncation_psi=truncation_psi, rng=rng)
+
+    def sample_condition(self, n: int, rng: Optional[torch.Generator], truncation: float = 1.0,
+                         **condition: Any) -> dict[str, Any]:
+        """``sample(n, truncation=psi)``: w truncated towards w_avg by psi; the seed's generator draws the noise too."""
+        super().sample_condition(n, rng, **condition)  # rejects conditions: StyleGAN2 here is unconditional
+        return {"truncation_psi": truncation, "rng": rng}

@@ -1,6 +1,8 @@
 """The base LightningModule of every lit_gans variant: manual optimisation that alternates the two players.
 
-One training batch runs the procedure of Goodfellow et al. 2014 (arXiv:1406.2661), Algorithm 1:
+One training batch runs the due phases of the variant's update schedule (:meth:`GANModule.phases`, data of
+:class:`~lit_gans.models.phases.Phase`); the default one is the procedure of Goodfellow et al. 2014
+(arXiv:1406.2661), Algorithm 1:
 
 1. update the discriminator on real and generated samples, the generator frozen;
 2. every ``n_critic``-th discriminator update, update the generator on fresh noise, the discriminator frozen;
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import itertools
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 import lightning as L
@@ -27,6 +30,7 @@ from torch import Tensor, nn
 from lit_gans.accumulation import Accumulator, mean_logs, split_batch
 from lit_gans.distributed import BatchNormSync, decorrelate_rng, has_batchnorm, loss_scale
 from lit_gans.losses import adversarial_loss
+from lit_gans.models.phases import Phase
 from lit_gans.checkpoints.format import CHECKPOINT_FORMAT, check_checkpoint
 from lit_gans.checkpoints.resume import collect_rng_states, mark_finished_epoch, restore_rng_states
 from lit_gans.errors import NonFiniteLossError
@@ -117,7 +121,11 @@ class GANModule(L.LightningModule):
 
     # --- the two players' objectives --------------------------------------------------------------------------------
     def discriminator_loss(self, batch: Any) -> tuple[Tensor, dict[str, Tensor]]:
-        """Loss of step 1: D on real x and on G(z), G frozen."""
+        """Loss of step 1: D on real x and on G(z), G frozen (a variant adds its penalties here)."""
+        return self.adversarial_d_loss(batch)
+
+    def adversarial_d_loss(self, batch: Any) -> tuple[Tensor, dict[str, Tensor]]:
+        """The adversarial term of D's loss alone, on real x and G(z), and D's mean outputs."""
         real, cond = self.real_data(batch), self.condition(batch)
         fake = self.generate(self.generator, self.sample_latent(real.shape[0]), **cond)
         real_out, fake_out = self.discriminate(real, **cond), self.discriminate(fake.detach(), **cond)
@@ -134,20 +142,41 @@ class GANModule(L.LightningModule):
         to_prob = torch.sigmoid if self.adv.probabilistic else (lambda t: t)
         return {"d_real": to_prob(real_out.detach()).mean(), "d_fake": to_prob(fake_out.detach()).mean()}
 
-    # --- the training step --------------------------------------------------------------------------------------------
+    # --- the update schedule and the training step -------------------------------------------------------------------
+    def phases(self) -> list[Phase]:
+        """The update schedule in running order (Goodfellow et al. 2014, Algorithm 1): 1. the discriminator every
+        step, G frozen; 2. the generator when :meth:`generator_step_due` (every ``n_critic``-th), D frozen."""
+        return [Phase("d", self.discriminator_loss), Phase("g", self.generator_loss, due=self.generator_step_due)]
+
+    def step_inputs(self, batch: Any) -> Any:
+        """What the phases' losses take: the batch itself, or work that both players share (CycleGAN's translations)."""
+        return batch
+
     def training_step(self, batch: Any, batch_idx: int) -> None:
-        g_opt, d_opt = self.optimizers()
-        # 1. discriminator update, generator frozen
-        logs = self.player_step("d", d_opt, self.discriminator, self.discriminator_loss, batch)
-        self.d_steps += 1
-        # 2. generator update every n_critic-th discriminator update, discriminator frozen
-        if self.generator_step_due():
-            logs |= self.player_step("g", g_opt, self.generator, self.generator_loss, batch)
-            self.g_steps += 1
-            # 3. EMA of the generator's weights
-            self.update_ema()
+        """The due phases of :meth:`phases`, in order, each an optimizer step of its player with the other frozen;
+        after each player's turn its counter moves, and after the generator's the EMA generator (3.)."""
+        inputs, step = self.step_inputs(batch), int(self.d_steps) + 1
+        opts, nets = dict(zip("gd", self.optimizers())), {"g": self.generator, "d": self.discriminator}
+        logs: dict[str, Tensor] = {}
+        for player, turn in itertools.groupby(self.phases(), key=lambda phase: phase.player):
+            ran = False
+            for phase in turn:
+                if phase.runs_at(step):
+                    out = self.player_step(player, opts[player], nets[player], phase.loss, inputs)
+                    logs |= {f"{phase.name}/{k}" if phase.name else k: v for k, v in out.items()}
+                    ran = True
+            if ran:
+                self.end_turn(player, self.batch_size(batch))
         self.log_dict({f"train/{k}": v for k, v in logs.items()}, prog_bar=False, batch_size=self.batch_size(batch))
         self.log("train/g_steps", self.g_steps.float(), batch_size=1)
+
+    def end_turn(self, player: str, batch_size: int) -> None:
+        """Counts one update of ``player`` in this step; after the generator's, the EMA generator follows it."""
+        if player == "d":
+            self.d_steps += 1
+        else:
+            self.g_steps += 1
+            self.update_ema(self.ema_decay_at(batch_size))
 
     def generator_step_due(self) -> bool:
         """Whether the discriminator updates made so far call for a generator update now: every ``n_critic``-th."""
@@ -194,7 +223,7 @@ class GANModule(L.LightningModule):
         """What ``validate``/``test`` report on held-out data: D's adversarial loss (without penalties, which need
         gradients) and mean outputs on real and generated data; a discriminator that separates held-out real data
         from samples much better than training data overfits."""
-        loss, logs = GANModule.discriminator_loss(self, batch)  # the adversarial term alone: no penalties
+        loss, logs = self.adversarial_d_loss(batch)
         return {"d_loss": loss, **logs}
 
     def predict_step(self, batch: Any, batch_idx: int) -> Tensor:
@@ -252,16 +281,22 @@ class GANModule(L.LightningModule):
         if self.ema_decay is not None and self.generator_ema is None:
             self._make_ema()
 
+    def ema_decay_at(self, batch_size: int) -> Optional[float]:
+        """The EMA decay of this generator update: ``ema_decay`` (StyleGAN2 derives it from a half-life in images)."""
+        return self.ema_decay
+
     def _make_ema(self) -> None:
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
 
     @torch.no_grad()
-    def update_ema(self) -> None:
-        """generator_ema <- decay * generator_ema + (1 - decay) * generator; buffers (e.g. BN statistics) copied."""
+    def update_ema(self, decay: Optional[float] = None) -> None:
+        """generator_ema <- decay * generator_ema + (1 - decay) * generator (``decay`` defaults to ``ema_decay``);
+        buffers (e.g. BN statistics) copied."""
         if self.generator_ema is None:
             return
+        decay = self.ema_decay if decay is None else decay
         for p_ema, p in zip(self.generator_ema.parameters(), self.generator.parameters()):
-            p_ema.lerp_(p.detach(), 1.0 - self.ema_decay)
+            p_ema.lerp_(p.detach(), 1.0 - decay)
         for b_ema, b in zip(self.generator_ema.buffers(), self.generator.buffers()):
             b_ema.copy_(b)
 

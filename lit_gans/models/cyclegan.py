@@ -27,6 +27,7 @@ callbacks) translates given images, or uniform noise when given none, since the 
 
 from __future__ import annotations
 
+import functools
 from typing import Literal, NamedTuple, Optional, Sequence
 
 import torch
@@ -34,6 +35,7 @@ from torch import Tensor, nn
 
 from lit_gans.losses import cycle_consistency_loss, d_least_squares_loss, identity_loss, squared_error
 from lit_gans.models.base import GANModule, OptimizerFactory
+from lit_gans.models.phases import Phase
 from lit_gans.nets.cyclegan import PatchDiscriminator, ResnetGenerator
 
 Direction = Literal["AtoB", "BtoA"]
@@ -144,30 +146,24 @@ class CycleGAN(GANModule):
         self.D_B = PatchDiscriminator(c, d_channels, d_layers)
         self.pool_a, self.pool_b = ImagePool(pool_size), ImagePool(pool_size)  # histories of fake_a and fake_b
 
-    @property
+    # --- the players: each pair of networks built once, not registered twice (the checkpoint keeps G_AB, D_A, ...) --
+    @functools.cached_property
     def generator(self) -> nn.ModuleList:
         """Both generators, the player that one optimizer updates."""
         return nn.ModuleList([self.G_AB, self.G_BA])
 
-    @property
+    @functools.cached_property
     def discriminator(self) -> nn.ModuleList:
         """Both discriminators, the other player."""
         return nn.ModuleList([self.D_A, self.D_B])
 
-    # --- the training step ------------------------------------------------------------------------------------------
-    def training_step(self, batch: Sequence[Tensor], batch_idx: int) -> None:
-        real_a, real_b = batch[0], batch[1]
-        g_opt, d_opt = self.optimizers()
-        # 1. translate both ways and back
-        cycle = self.cycle(real_a, real_b)
-        # 2. generators' update, discriminators frozen
-        logs = self.player_step("g", g_opt, self.generator, self.generator_loss, cycle)
-        self.g_steps += 1
-        # 3. discriminators' update on real images and pooled fakes, generators frozen (fakes are detached)
-        logs |= self.player_step("d", d_opt, self.discriminator, self.discriminator_loss, cycle)
-        self.d_steps += 1
-        self.log_dict({f"train/{k}": v for k, v in logs.items()}, batch_size=real_a.shape[0])
-        self.log("train/g_steps", self.g_steps.float(), batch_size=1)
+    # --- the schedule: step 1 shared, then steps 2 and 3 ------------------------------------------------------------
+    def phases(self) -> list[Phase]:
+        return [Phase("g", self.generator_loss), Phase("d", self.discriminator_loss)]
+
+    def step_inputs(self, batch: Sequence[Tensor]) -> Cycle:
+        """Step 1, whose translations both players' losses use (the discriminators' detached)."""
+        return self.cycle(batch[0], batch[1])
 
     def cycle(self, real_a: Tensor, real_b: Tensor) -> Cycle:
         fake_b, fake_a = self.G_AB(real_a), self.G_BA(real_b)

@@ -185,6 +185,8 @@ class ProGAN(GANModule):
 
     # --- the training step ----------------------------------------------------------------------------------------
     def training_step(self, batch: Any, batch_idx: int) -> None:
+        """The base's step (its loop over the base's schedule: steps 3-5) on the real images of this step's growth
+        phase, wrapped by steps 1-2 and the count of images: the fade-in is a schedule of the data, not of updates."""
         # 1. schedule phase
         phase = self.phase
         self.enter_phase(phase)

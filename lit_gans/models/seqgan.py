@@ -181,6 +181,10 @@ class SeqGAN(GANModule):
 
     # --- the training step ----------------------------------------------------------------------------------------------
     def training_step(self, batch: Any, batch_idx: int) -> None:
+        """SeqGAN keeps its own step, not the base's loop over :meth:`phases`: its schedule is made of epochs, not of
+        steps (MLE pre-training; D trained for ``d_epochs`` on a pool of negatives drawn once per pass; adversarial
+        rounds whose generator turn, rollouts and policy-gradient updates, runs once at the first batch of a round),
+        and G has two optimizers (MLE and policy gradient). The stages are data too: :meth:`schedule`."""
         real = self.real_data(batch)  # (N, T)
         g_mle_opt, g_pg_opt, d_opt = self.optimizers()
         name, epoch = self.stage()

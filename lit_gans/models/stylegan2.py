@@ -2,8 +2,8 @@
 StyleGAN", arXiv:1912.04958; with DiffAugment (Zhao et al. 2020, arXiv:2006.10738) and transfer with FreezeD
 (Mo, Cho & Shin 2020, arXiv:2002.10964).
 
-Networks: :mod:`lit_gans.nets.stylegan2`. One training batch runs, in the order of the table ``StyleGAN2.phases``,
-the phases whose interval divides the batch's (1-based) step number:
+Networks: :mod:`lit_gans.nets.stylegan2`. One training batch runs (the base module's ``training_step``), in the order
+of the table :meth:`StyleGAN2.phases`, the phases whose interval divides the batch's (1-based) step number:
 
 1. ``Dmain`` (every step): the logistic loss softplus(D(T(G(w)))) + softplus(-D(T(x))), T the DiffAugment policy;
 2. ``Dreg`` (every ``r1_interval`` = 16 steps): lazy R1, (gamma / 2) E||grad_x D(T(x))||^2 x interval (section 3.1);
@@ -21,7 +21,6 @@ w' = w_avg + psi (w - w_avg) from the EMA generator.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal, Optional, Sequence, Union
 
 import torch
@@ -33,28 +32,8 @@ from lit_gans.checkpoints.format import read_checkpoint
 from lit_gans.losses import d_logistic_loss, g_nonsaturating_loss, path_length_penalty, r1_penalty
 from lit_gans.models.base import GANModule
 from lit_gans.models.gan import _NOT_HPARAMS
+from lit_gans.models.phases import Phase
 from lit_gans.nets.stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator
-
-
-# --- the lazy regularisation schedule, as data ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Phase:
-    """One optimisation phase: ``player`` ("d"/"g") minimises ``loss`` (a method name) every ``interval`` steps."""
-
-    name: str
-    player: Literal["d", "g"]
-    loss: str
-    interval: int
-
-
-def due_phases(phases: Sequence[Phase], step: int) -> list[Phase]:
-    """The phases that run at 1-based ``step``: those whose interval divides it.
-
-    >>> table = [Phase("Dmain", "d", "d_main", 1), Phase("Dreg", "d", "d_reg", 16)]
-    >>> [p.name for p in due_phases(table, 16)], [p.name for p in due_phases(table, 17)]
-    (['Dmain', 'Dreg'], ['Dmain'])
-    """
-    return [p for p in phases if step % p.interval == 0]
 
 
 def lazy_adam_adjustment(lr: float, betas: Sequence[float], interval: Optional[int]) -> tuple[float, tuple[float, ...]]:
@@ -176,10 +155,15 @@ class StyleGAN2(GANModule):
         if not 0 <= freeze_d <= n_frozen:
             raise ValueError(f"freeze_d must be between 0 and {n_frozen} (the discriminator's layers), got {freeze_d}")
         self.register_buffer("pl_mean", torch.zeros(()))  # running mean a of the path lengths (saved in checkpoints)
-        table = [Phase("Dmain", "d", "d_main_loss", 1), Phase("Dreg", "d", "d_reg_loss", r1_interval),
-                 Phase("Gmain", "g", "g_main_loss", 1), Phase("Greg", "g", "g_reg_loss", pl_interval)]
-        switched_off = {"Dreg": r1_gamma == 0, "Greg": pl_weight == 0}
-        self.phases = [p for p in table if not switched_off.get(p.name, False)]  # run in this order
+
+    def phases(self) -> list[Phase]:
+        """Steps 1-4 as a table: the main losses every step, the regularisers every ``r1_interval`` and
+        ``pl_interval`` steps (each switched off by a zero weight); ``d_steps``/``g_steps`` count training steps."""
+        h = self.hparams
+        table = [Phase("d", self.d_main_loss, name="Dmain"), Phase("d", self.d_reg_loss, h.r1_interval, name="Dreg"),
+                 Phase("g", self.g_main_loss, name="Gmain"), Phase("g", self.g_reg_loss, h.pl_interval, name="Greg")]
+        switched_off = {"Dreg": h.r1_gamma == 0, "Greg": h.pl_weight == 0}
+        return [p for p in table if not switched_off.get(p.name, False)]
 
     # --- generation -------------------------------------------------------------------------------------------------
     def generate_ws(self, net: StyleGAN2Generator, n: int) -> Tensor:
@@ -220,26 +204,10 @@ class StyleGAN2(GANModule):
         loss = penalty * self.hparams.pl_weight * self.hparams.pl_interval
         return loss, {"pl_penalty": penalty.detach(), "pl_mean": self.pl_mean}
 
-    # --- the training step ------------------------------------------------------------------------------------------
-    def training_step(self, batch: Any, batch_idx: int) -> None:
-        opts = dict(zip("gd", self.optimizers()))
-        nets = {"g": self.generator, "d": self.discriminator}
-        step = int(self.d_steps) + 1
-        logs: dict[str, Tensor] = {}
-        for phase in due_phases(self.phases, step):
-            out = self.player_step(phase.player, opts[phase.player], nets[phase.player], getattr(self, phase.loss), batch)
-            logs |= {f"{phase.name}/{k}": v for k, v in out.items()}
-        self.d_steps += 1
-        self.g_steps += 1
-        self.update_ema_for(self.batch_size(batch))
-        self.log_dict({f"train/{k}": v for k, v in logs.items()}, batch_size=self.batch_size(batch))
-
-    def update_ema_for(self, batch_size: int) -> None:
-        """Step 5: EMA with the half-life in images (the batch size sets the per-step decay)."""
-        if self.hparams.ema_kimg > 0:
-            images_seen = int(self.g_steps) * batch_size
-            self.ema_decay = ema_beta(batch_size, self.hparams.ema_kimg, images_seen, self.hparams.ema_rampup)
-            self.update_ema()
+    def ema_decay_at(self, batch_size: int) -> float:
+        """Step 5: the EMA's per-step decay from its half-life in images (``ema_kimg``) at this batch size."""
+        images_seen = int(self.g_steps) * batch_size
+        return ema_beta(batch_size, self.hparams.ema_kimg, images_seen, self.hparams.ema_rampup)
 
     # --- optimizers: Adam adjusted for lazy regularisation ----------------------------------------------------------
     def configure_optimizers(self):

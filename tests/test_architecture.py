@@ -72,3 +72,32 @@ def test_nothing_below_the_commands_imports_them():
     upward = {(name, dep) for name, deps in import_graph().items() if not name.startswith(TOP)
               for dep in deps if dep.startswith(TOP)}
     assert upward == set()
+
+
+#: the names a model goes by in callbacks, commands and the compression code
+MODEL_NAMES = {"model", "pl_module", "teacher", "student"}
+
+
+def model_probes(source: str) -> list[str]:
+    """``hasattr``/``getattr`` on a model, and ``except TypeError`` (a call tried to see whether it works)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("hasattr", "getattr")
+                and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in MODEL_NAMES):
+            found.append(f"line {node.lineno}: {node.func.id}({node.args[0].id}, ...)")
+        if isinstance(node, ast.ExceptHandler) and isinstance(node.type, ast.Name) and node.type.id == "TypeError":
+            found.append(f"line {node.lineno}: except TypeError")
+    return found
+
+
+def test_model_probes_are_found():
+    assert model_probes("k = pl_module.decode(t) if hasattr(pl_module, 'decode') else t") == ["line 1: hasattr(pl_module, ...)"]
+    assert model_probes("try:\n    m.sample(1, labels=0)\nexcept TypeError:\n    pass") == ["line 3: except TypeError"]
+    assert model_probes("x = getattr(datamodule, 'means', None)") == []
+
+
+def test_callbacks_and_commands_use_the_sampling_interface_without_probing():
+    files = [p for folder in ("callbacks", "commands", "compress") for p in sorted((PACKAGE / folder).glob("*.py"))]
+    assert len(files) > 10
+    probes = {p.name: found for p in files if (found := model_probes(p.read_text()))}
+    assert probes == {}

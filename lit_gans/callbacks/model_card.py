@@ -82,7 +82,7 @@ def render_card(model, datamodule, metrics: dict[str, float], checkpoints: dict[
         "## Model",
         f"- Variant: `{type(model).__module__}.{name}`",
         f"- Paper: {paper_of(model)}",
-        f"- Hyper-parameters: {_inline(getattr(model, 'hparams', {}))}",
+        f"- Hyper-parameters: {_inline(model.hparams)}",
         "",
         "## Training data",
         *_data_lines(datamodule),

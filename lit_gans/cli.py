@@ -11,11 +11,11 @@ a GAN cannot use) ends the command with one line on stderr that says what to fix
 from __future__ import annotations
 
 import os
-import re
 import sys
 from typing import Any, NoReturn, Optional, Sequence
 
-from lit_gans.commands import COMMANDS, UserError
+from lit_gans.commands import COMMANDS
+from lit_gans.errors import UserError, condense
 
 LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
@@ -28,18 +28,6 @@ Training and evaluation (LightningCLI; lit-gans fit --help lists every option):
 Programs on a checkpoint or a run folder (lit-gans SUBCOMMAND --help):
   {', '.join(COMMANDS)}
 """
-
-
-def condense(message: str) -> str:
-    """The informative part of a nested, multi-line jsonargparse message, as one line."""
-    missing = re.search(r"class_path '([\w.]+)':\s+the following arguments are required: ([\w, ]+)", str(message))
-    noise = ("Subtypes:", "Errors:", "Given value", "Does not validate", "Expected a <class 'NoneType'>", "Problem with")
-    useful = [ln.strip().lstrip("- ").strip() for ln in str(message).splitlines()]
-    useful = [ln for ln in useful if ln and not ln.startswith(noise)] or [str(message).strip()]
-    head, tail = useful[0], re.sub(r"^[\w.]+\.\w+(Error|Exception): ", "", useful[-1])  # a DataLoader worker's re-raise
-    if missing:  # a class given without an argument it needs (a logger without save_dir)
-        tail = f"{missing[1]} needs {missing[2].strip()}, which was not given"
-    return f"{head} {tail}" if head.startswith("Parser key") and tail != head else tail
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from lit_gans.checkpoints import prepare_resume
-from lit_gans.commands import UserError
+from lit_gans.checkpoints.resume import prepare_resume
+from lit_gans.errors import UserError
 
 #: model arguments that are sizes: names ending with one of these
 SIZE_SUFFIXES = ("_dim", "channels", "hidden", "_filters")

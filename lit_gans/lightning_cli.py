@@ -36,8 +36,7 @@ from lit_gans.callbacks.predictions import PredictionWriter
 from lit_gans.callbacks.preemption import Preemption
 from lit_gans.callbacks.samples import SampleGrid
 from lit_gans.callbacks.throughput import Throughput
-from lit_gans.cli import condense
-from lit_gans.commands import UserError
+from lit_gans.errors import UserError, condense
 from lit_gans.config_checks import check_fit_config
 from lit_gans.data import DATAMODULES, GANDataModule
 from lit_gans.loggers import WandbLogger
@@ -245,7 +244,7 @@ def run_lightning(argv: Sequence[str]) -> None:
             auto_configure_optimizers=False,
             save_config_kwargs={"overwrite": True},
             trainer_defaults={"default_root_dir": "runs",
-                              "plugins": [{"class_path": "lit_gans.checkpoint_io.AtomicCheckpointIO"}]},
+                              "plugins": [{"class_path": "lit_gans.checkpoints.atomic.AtomicCheckpointIO"}]},
             parser_kwargs={**no_exit, **{cmd: no_exit for cmd in LIGHTNING_SUBCOMMANDS}},
         )
     except ArgumentError as e:

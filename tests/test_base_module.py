@@ -8,7 +8,7 @@ from conftest import quick_trainer
 
 from lit_gans.data import Toy2DDataModule
 from lit_gans.models import VanillaGAN
-from lit_gans.models.base import NonFiniteLossError
+from lit_gans.errors import NonFiniteLossError
 
 
 def toy_data(n=400, batch_size=20):

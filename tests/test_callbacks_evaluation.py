@@ -17,7 +17,7 @@ from lit_gans.callbacks.evaluation import Evaluation
 from lit_gans.callbacks.samples import SampleGrid
 from lit_gans.data.digits import DigitsDataModule
 from lit_gans.metrics.classifier import ClassifierFeatures
-from lit_gans.metrics.testing import digits_classifier_file
+from metric_fixtures import digits_classifier_file
 from lit_gans.models.gan import VanillaGAN
 
 

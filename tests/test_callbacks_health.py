@@ -107,7 +107,7 @@ def test_monitor_counts_the_modes_of_a_2d_mixture():
 
 
 def test_non_finite_loss_names_the_last_checkpoint():
-    from lit_gans.models.base import NonFiniteLossError
+    from lit_gans.errors import NonFiniteLossError
 
     monitor = TrainingHealth()
     error = NonFiniteLossError("the generator loss became nan at step 7; lower the learning rate")

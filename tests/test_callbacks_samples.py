@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from lit_gans.callbacks.samples import SampleGrid, interpolate, num_label_classes, slerp
+from lit_gans.callbacks.samples import SampleGrid, interpolate, slerp
 from lit_gans.data.digits import DigitsDataModule
 from lit_gans.models.cgan import CGAN
 from lit_gans.models.cyclegan import CycleGAN
@@ -50,7 +50,7 @@ def test_conditional_strip_has_one_row_per_class_on_one_latent_path():
     model = CGAN(data_shape=(1, 8, 8), num_classes=10, z_dim=4, hidden=(8,))
     grid = SampleGrid(num_samples=10, seed=3, interpolation_steps=5)
     strip = grid.interpolation_strip(model)
-    assert num_label_classes(model) == 10 and strip.shape == (10 * 5, 1, 8, 8)
+    assert model.num_label_classes == 10 and strip.shape == (10 * 5, 1, 8, 8)
     z0, z1 = model.sample_latent(2, generator=torch.Generator().manual_seed(3)).chunk(2)
     path = slerp(z0, z1, torch.linspace(0, 1, 5))[0]  # (5, z_dim)
     model.eval()
@@ -65,7 +65,7 @@ def test_unconditional_strips_per_variant():
     torch.manual_seed(0)
     dcgan = DCGAN(data_shape=(1, 8, 8), z_dim=4, g_channels=4, d_channels=4, z_dist="uniform")  # the paper's: lerp
     strip = SampleGrid(interpolation_rows=3, interpolation_steps=4, seed=1).interpolation_strip(dcgan)
-    assert num_label_classes(dcgan) == 0 and strip.shape == (12, 1, 8, 8)
+    assert dcgan.num_label_classes == 0 and strip.shape == (12, 1, 8, 8)
     z0, z1 = dcgan.sample_latent(6, generator=torch.Generator().manual_seed(1)).chunk(2)
     middle = torch.lerp(z0[2], z1[2], 1 / 3)[None]
     dcgan.eval()

@@ -13,9 +13,9 @@ import torch
 from lit_gans.callbacks.evaluation import Evaluation
 from lit_gans.callbacks.samples import SampleGrid
 from lit_gans.data.digits import DigitsDataModule
-from lit_gans.metrics.testing import digits_classifier_file
+from metric_fixtures import digits_classifier_file
 from lit_gans.models.gan import VanillaGAN
-from lit_gans.runlogs import wandb_history
+from lit_gans.commands.runlogs import wandb_history
 
 
 def test_wandb_offline_run_holds_metrics_and_sample_images(tmp_path, monkeypatch):

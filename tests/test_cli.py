@@ -157,7 +157,7 @@ def test_validate_test_and_predict_subcommands(trained, tmp_path):
 
 def test_resume_refuses_bad_checkpoints_in_one_line(trained, tmp_path, capsys):
     """``fit --ckpt_path`` with another variant's checkpoint, a newer format or a file that is not a checkpoint."""
-    from lit_gans.training_state import CHECKPOINT_FORMAT
+    from lit_gans.checkpoints.format import CHECKPOINT_FORMAT
 
     ckpt_path = next(trained.rglob("last.ckpt"))
     ckpt = torch.load(ckpt_path, weights_only=True)

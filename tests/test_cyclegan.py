@@ -15,7 +15,7 @@ from lit_gans.checkpoints import load_model
 from lit_gans.commands import translate
 from lit_gans.data.base import DataError
 from lit_gans.data.unpaired import DigitsStylesDataModule, UnpairedDataModule, restyle_digits
-from lit_gans.models.base import NonFiniteLossError
+from lit_gans.errors import NonFiniteLossError
 from lit_gans.models.cyclegan import CycleGAN, ImagePool
 from lit_gans.nets.cyclegan import PatchDiscriminator, ResnetGenerator, patch_receptive_field
 

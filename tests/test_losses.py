@@ -89,6 +89,19 @@ def test_cycle_loss_is_mean_absolute_error():
     assert close(L.cycle_consistency_loss(torch.tensor([1.0, 2.0]), torch.tensor([0.0, 4.0])), 1.5)
 
 
+def test_squared_error_is_lsgan_term_without_its_half():
+    assert close(L.squared_error(FAKE, 1.0), (0.25 + 16) / 2)  # CycleGAN's E[(D(G(x)) - 1)^2]
+    assert close(L.squared_error(REAL, 0.0), (4 + 1) / 2)
+    x = torch.randn(7)
+    assert torch.equal(L.g_least_squares_loss(x), 0.5 * L.squared_error(x, 1.0))  # the same numbers, bit for bit
+
+
+def test_identity_loss_is_mean_absolute_change():
+    assert close(L.identity_loss(torch.tensor([[1.0, -1.0], [0.0, 2.0]]), torch.tensor([[0.5, 0.0], [0.0, 0.0]])),
+                 (0.5 + 1 + 0 + 2) / 4)
+    assert close(L.identity_loss(REAL, REAL), 0.0)
+
+
 def test_unknown_loss_name_lists_the_choices():
     with pytest.raises(ValueError, match="non_saturating"):
         L.adversarial_loss("nonsaturating")

@@ -8,7 +8,7 @@ import scipy.linalg
 import torch
 
 from lit_gans.metrics.scores import FeatureScores, PrecisionRecall
-from lit_gans.metrics.testing import FlatFeatures, random_inception_weights_file
+from metric_fixtures import FlatFeatures, random_inception_weights_file
 
 
 def _scores(d: int, metrics, **kwargs) -> FeatureScores:

@@ -12,7 +12,7 @@ from lit_gans.commands.train_classifier import split_digits
 from lit_gans.metrics.classifier import ClassifierFeatures, accuracy, classification_accuracy_score
 from lit_gans.metrics.scores import FeatureScores
 from lit_gans.metrics.stacked import NUM_MODES, stack_digits, stacked_mode_statistics
-from lit_gans.metrics.testing import digits_classifier_file
+from metric_fixtures import digits_classifier_file
 
 
 @pytest.fixture(scope="module")

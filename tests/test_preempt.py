@@ -13,9 +13,9 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
-import lit_gans.checkpoint_io as checkpoint_io
+import lit_gans.checkpoints.atomic as checkpoint_io
 from lit_gans.callbacks.preemption import Preemption
-from lit_gans.checkpoint_io import AtomicCheckpointIO
+from lit_gans.checkpoints.atomic import AtomicCheckpointIO
 from lit_gans.cli import main
 from test_resume import TINY_GAN, fit
 

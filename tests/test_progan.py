@@ -14,7 +14,8 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 from lit_gans.checkpoints import load_model
 from lit_gans.data.digits import DigitsDataModule, load_digits_tensors
-from lit_gans.models.progan import ProGAN, drift_penalty, real_images_at, schedule_images, schedule_phase
+from lit_gans.losses import drift_penalty
+from lit_gans.models.progan import ProGAN, real_images_at, schedule_images, schedule_phase
 from lit_gans.nets.blocks import EqualizedConv2d, EqualizedLinear, MinibatchStdDev, PixelNorm
 from lit_gans.nets.progan import ProGANDiscriminator, ProGANGenerator, paper_channels
 

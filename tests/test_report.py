@@ -16,10 +16,11 @@ from PIL import Image
 from lit_gans import loggers
 from lit_gans.callbacks.throughput import Throughput
 from lit_gans.cli import main
-from lit_gans.commands import UserError, report
+from lit_gans.commands import report
+from lit_gans.errors import UserError
 from lit_gans.data.digits import DigitsDataModule
 from lit_gans.models.dcgan import DCGAN
-from lit_gans.runlogs import read_run, wandb_records
+from lit_gans.commands.runlogs import read_run, wandb_records
 
 REPO = Path(__file__).resolve().parents[1]
 BATCHES, BATCH = 6, 8

@@ -21,7 +21,8 @@ from lit_gans.data.digits import DigitsDataModule
 from lit_gans.data.sequences import OracleDataModule
 from lit_gans.data.unpaired import DigitsStylesDataModule
 from lit_gans.models import MODELS
-from lit_gans.training_state import CHECKPOINT_FORMAT, CheckpointError, ResumableDataLoader, check_checkpoint, loop_states
+from lit_gans.checkpoints.format import CHECKPOINT_FORMAT, CheckpointError, check_checkpoint
+from lit_gans.checkpoints.resume import ResumableDataLoader, loop_states
 
 # 27 training digits in batches of 8: 3 batches an epoch (drop_last)
 digits = lambda size=8: DigitsDataModule(image_size=size, batch_size=8, val_fraction=0.985)  # noqa: E731

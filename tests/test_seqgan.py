@@ -10,11 +10,12 @@ import lightning as L
 import pytest
 import torch
 
-from lit_gans.commands import UserError
+from lit_gans.errors import UserError
 from lit_gans.data.base import DataError
 from lit_gans.data.sequences import OracleDataModule, TextDataModule, make_oracle
 from lit_gans.metrics.sequences import corpus_bleu, oracle_nll
-from lit_gans.models.seqgan import SeqGAN, policy_gradient_loss, rollout_rewards
+from lit_gans.losses import policy_gradient_loss
+from lit_gans.models.seqgan import SeqGAN, rollout_rewards
 from lit_gans.nets.seqgan import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, CNNDiscriminator, LSTMGenerator
 
 ROOT = Path(__file__).resolve().parents[1]

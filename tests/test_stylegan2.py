@@ -11,14 +11,14 @@ from lit_gans.augment import diff_augment
 from lit_gans.checkpoints import load_model
 from lit_gans.data import DigitsDataModule
 from lit_gans.data.digits import load_digits_tensors
+from lit_gans.losses import path_length_penalty
 from lit_gans.models import MODELS
+from lit_gans.models.phases import due_phases
 from lit_gans.models.stylegan2 import (
     StyleGAN2,
-    due_phases,
     ema_beta,
     lazy_adam_adjustment,
     mix_styles,
-    path_length_penalty,
 )
 from lit_gans.nets.stylegan2 import modulated_conv2d
 
@@ -61,12 +61,12 @@ def test_demodulation_gives_unit_variance_for_unit_input():
 # --- lazy regularisation schedule, Adam adjustment, EMA -----------------------------------------------------------
 def test_lazy_phases_fire_on_the_right_steps():
     model = tiny()
-    runs = {name: [s for s in range(1, 65) if name in [p.name for p in due_phases(model.phases, s)]]
+    runs = {name: [s for s in range(1, 65) if name in [p.name for p in due_phases(model.phases(), s)]]
             for name in ("Dmain", "Dreg", "Gmain", "Greg")}
     assert runs["Dreg"] == [16, 32, 48, 64]
     assert runs["Greg"] == list(range(4, 65, 4))
     assert runs["Dmain"] == runs["Gmain"] == list(range(1, 65))
-    assert [p.name for p in tiny(r1_gamma=0.0, pl_weight=0.0).phases] == ["Dmain", "Gmain"]
+    assert [p.name for p in tiny(r1_gamma=0.0, pl_weight=0.0).phases()] == ["Dmain", "Gmain"]
 
 
 def test_adam_adjusted_by_k_over_k_plus_1():
@@ -92,7 +92,7 @@ def test_ema_weights_move_by_the_configured_amount():
         for p in model.generator.parameters():
             p.add_(1.0)
     model.g_steps += 1
-    model.update_ema_for(batch_size=50)
+    model.update_ema(model.ema_decay_at(batch_size=50))
     beta = 0.5 ** (50 / 500)
     for b, p_ema, p in zip(before, model.generator_ema.parameters(), model.generator.parameters()):
         assert torch.allclose(p_ema, beta * b + (1 - beta) * p, atol=1e-6)

@@ -20,7 +20,8 @@ import torch
 
 import lit_gans
 from lit_gans.cli import main
-from lit_gans.models.stylegan2 import StyleGAN2, path_lengths
+from lit_gans.losses import path_lengths
+from lit_gans.models.stylegan2 import StyleGAN2
 from lit_gans.nets.stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator, channel_table
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "stylegan2_ada_pytorch.pt"

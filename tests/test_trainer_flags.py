@@ -109,7 +109,7 @@ def test_resume_from_last_in_double_precision(trained):
 
 
 def test_overfit_batches_early_stopping_and_best_checkpoint_on_fid(tmp_path):
-    from lit_gans.metrics.testing import digits_classifier_file
+    from metric_fixtures import digits_classifier_file
 
     clf = digits_classifier_file(epochs=1)
     lit_gans(tmp_path, "--trainer.logger", "false", "--trainer.max_epochs", "4", "--trainer.overfit_batches", "2",

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from lit_gans.cli import main  # noqa: E402
-from lit_gans.training_state import CHECKPOINT_FORMAT  # noqa: E402
+from lit_gans.checkpoints.format import CHECKPOINT_FORMAT  # noqa: E402
 
 QUIET = ["--trainer.logger", "false", "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary",
          "false", "--samples.every_n_steps", "0", "--trainer.limit_val_batches", "0", "--trainer.max_steps", "4"]

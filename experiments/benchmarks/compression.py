@@ -34,7 +34,7 @@ from cli_fit import ROOT
 from stylegan2_digits import CONFIGS, SIZE, CPUBudget, model_from_config
 
 from lit_gans.checkpoints import load_model
-from lit_gans.commands import UserError
+from lit_gans.errors import UserError
 from lit_gans.compress.graph import DeployedGenerator
 from lit_gans.compress.student import count_parameters
 from lit_gans.data.digits import DigitsDataModule, load_digits_tensors

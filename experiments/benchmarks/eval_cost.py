@@ -38,6 +38,7 @@ import json
 import logging
 import os
 import statistics
+import sys
 import tempfile
 import time
 import warnings
@@ -51,8 +52,10 @@ from torchmetrics.image import FrechetInceptionDistance
 
 from lit_gans.callbacks.evaluation import Evaluation
 from lit_gans.data.digits import DigitsDataModule
-from lit_gans.metrics.testing import random_inception_weights_file
 from lit_gans.models.dcgan import DCGAN
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))  # the test fixtures: random Inception weights
+from metric_fixtures import random_inception_weights_file  # noqa: E402
 
 IMAGE_SIZE = 32
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "eval_cost.json"

@@ -27,7 +27,7 @@ from torch import Tensor
 
 from lit_gans.callbacks.evaluation import log_metrics
 from lit_gans.metrics.modes import mode_statistics
-from lit_gans.models.base import NonFiniteLossError
+from lit_gans.errors import NonFiniteLossError
 
 
 class TrainingHealth(L.Callback):
@@ -82,7 +82,7 @@ class TrainingHealth(L.Callback):
         if "train/d_real" in logged and "train/d_fake" in logged:
             self.d_real.append(float(logged["train/d_real"]))
             self.d_fake.append(float(logged["train/d_fake"]))
-        metrics = self.check_gradients(g_steps, probabilistic=bool(getattr(pl_module.adv, "probabilistic", False)))
+        metrics = self.check_gradients(g_steps, probabilistic=pl_module.adv.probabilistic)
         if self.every_n_steps and g_steps % self.every_n_steps == 0:
             metrics |= self.check_diversity(trainer, pl_module, g_steps)
         if metrics:

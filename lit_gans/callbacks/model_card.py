@@ -82,7 +82,7 @@ def render_card(model, datamodule, metrics: dict[str, float], checkpoints: dict[
         "## Model",
         f"- Variant: `{type(model).__module__}.{name}`",
         f"- Paper: {paper_of(model)}",
-        f"- Hyper-parameters: {_inline(getattr(model, 'hparams', {}))}",
+        f"- Hyper-parameters: {_inline(model.hparams)}",
         "",
         "## Training data",
         *_data_lines(datamodule),
@@ -131,10 +131,8 @@ def _data_lines(datamodule) -> list[str]:
 
 
 def _training(trainer: L.Trainer, model) -> dict[str, Any]:
-    out = {"epochs": trainer.current_epoch, "trainer steps": trainer.global_step}
-    for counter in ("d_steps", "g_steps"):
-        if hasattr(model, counter):
-            out[counter] = int(getattr(model, counter))
+    out = {"epochs": trainer.current_epoch, "trainer steps": trainer.global_step,
+           "d_steps": int(model.d_steps), "g_steps": int(model.g_steps)}
     out["devices x nodes"] = f"{trainer.num_devices} x {trainer.num_nodes}"
     out["precision"] = trainer.precision
     return out

@@ -20,7 +20,6 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 
-from lit_gans.callbacks.samples import token_lines
 from lit_gans.images import samples_to_picture
 from lit_gans.provenance import save_synthetic_png
 
@@ -60,7 +59,8 @@ class PredictionWriter(BasePredictionWriter):
         torch.save(samples, folder / f"{stem}.pt")
         shown = samples[: self.grid_samples]
         if not samples.is_floating_point():  # token ids
-            (folder / f"{stem}.txt").write_text("\n".join(token_lines(pl_module, shown)) + "\n", encoding="utf-8")
+            lines = pl_module.decode(shown.cpu())
+            (folder / f"{stem}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
         elif samples.dim() == 4 or (samples.dim() == 2 and samples.shape[1] == 2):
             picture = samples_to_picture(shown, min_size=self.min_size)
             save_synthetic_png(picture, folder / f"{stem}.png", pl_module, checkpoint=trainer.ckpt_path,

@@ -82,9 +82,9 @@ class SampleGrid(L.Callback):
     def interpolation_strip(self, pl_module) -> Optional[Tensor]:
         """The strip's images, (rows * interpolation_steps, C, H, W) row by row; None for a model without a latent
         vector z or with the strip switched off."""
-        if not self.interpolation_rows or "z_dim" not in pl_module.hparams:
+        if not self.interpolation_rows or not pl_module.has_latent:
             return None
-        k = num_label_classes(pl_module)
+        k = pl_module.num_label_classes
         rows = k or self.interpolation_rows
         method = self.interpolation
         if method == "auto":
@@ -123,19 +123,6 @@ class SampleGrid(L.Callback):
             log_picture(trainer, key, picture)
 
 
-def num_label_classes(model) -> int:
-    """K for a model conditioned on class ``labels`` (CGAN), 0 for an unconditional one (the base module's
-    ``sample_condition`` refuses any keyword with a TypeError)."""
-    k = int(model.hparams.get("num_classes") or 0)
-    if not k:
-        return 0
-    try:
-        model.sample_condition(1, None, labels=0)
-    except TypeError:
-        return 0
-    return k
-
-
 def slerp(z0: Tensor, z1: Tensor, t: Tensor) -> Tensor:
     """Spherical interpolation (White 2016, eq. 1): sin((1-t)θ)/sin θ · z0 + sin(tθ)/sin θ · z1, θ the angle between
     z0 and z1; rows of z0, z1 (N, D) at each t (T,) -> (N, T, D). Nearly parallel endpoints fall back to lerp."""
@@ -165,16 +152,8 @@ def samples_folder(trainer: L.Trainer) -> Path:
 def _save_text(trainer: L.Trainer, pl_module, tokens, g_steps: int, folder: Path) -> None:
     """``samples/step_<g steps>.txt`` and ``samples/last.txt``, one decoded sequence a line; the first few to loggers
     that take text."""
-    lines = token_lines(pl_module, tokens)
+    lines = pl_module.decode(tokens.cpu())
     folder.mkdir(parents=True, exist_ok=True)
     for name in (f"step_{g_steps:07d}.txt", "last.txt"):
         (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
     log_text(trainer, "samples", lines[:8])
-
-
-def token_lines(pl_module, tokens: Tensor) -> list[str]:
-    """Token sequences (N, T) as text, one line each: the model's ``decode`` when it has one, else the ids."""
-    tokens = tokens.cpu()
-    if hasattr(pl_module, "decode"):
-        return pl_module.decode(tokens)
-    return [" ".join(map(str, row)) for row in tokens.tolist()]

@@ -37,12 +37,12 @@ class SequenceMetrics(L.Callback):
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module) -> None:
         epoch = trainer.current_epoch + 1
-        if (self.every_n_epochs and epoch % self.every_n_epochs == 0) or _ends_a_stage(pl_module):
+        if (self.every_n_epochs and epoch % self.every_n_epochs == 0) or pl_module.stage_ends_with_this_epoch():
             self.measure(trainer, pl_module)
 
     def measure(self, trainer: L.Trainer, pl_module) -> dict[str, float]:
         data = trainer.datamodule
-        stage = pl_module.stage()[0] if hasattr(pl_module, "stage") else "train"
+        stage = pl_module.stage()[0]
         values = {}
         if getattr(data, "oracle", None) is not None:
             tokens = pl_module.sample(self.num_samples, seed=self.seed)
@@ -55,15 +55,3 @@ class SequenceMetrics(L.Callback):
             self.history.append((trainer.current_epoch, stage, name, value))
             pl_module.log(f"metrics/{name}", value, batch_size=1)
         return values
-
-
-def _ends_a_stage(pl_module) -> bool:
-    """Whether the epoch that just ended is the last of a stage of a model with a ``schedule()`` (SeqGAN)."""
-    if not hasattr(pl_module, "schedule"):
-        return False
-    done, boundary = int(pl_module.schedule_epoch) + 1, 0  # the module counts this epoch after the callbacks
-    for stage in pl_module.schedule():
-        boundary += stage.epochs
-        if stage.epochs and done == boundary:
-            return True
-    return False

@@ -9,9 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Callable, Sequence
 
-
-class UserError(Exception):
-    """Something the user can fix; the CLI prints it as one line and exits with status 2."""
+from lit_gans.errors import UserError  # noqa: F401  (kept importable as lit_gans.commands.UserError)
 
 
 #: subcommand name -> module of lit_gans.commands defining ``main(argv)``; modules are imported on use

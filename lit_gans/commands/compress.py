@@ -19,7 +19,7 @@ from typing import Literal, Optional, Sequence
 
 from jsonargparse import ArgumentParser
 
-from lit_gans.commands import UserError
+from lit_gans.errors import UserError
 from lit_gans.commands.parsing import parse_args
 
 
@@ -46,7 +46,7 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: Sequence[str]) -> None:
-    from lit_gans.checkpoints import load_model
+    from lit_gans.checkpoints.loading import load_model
 
     args = parse_args(build_parser(), argv)
     out = Path(args.out)
@@ -67,7 +67,7 @@ def _train_student(teacher, args, out: Path) -> None:
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
-    from lit_gans.checkpoint_io import atomic_save
+    from lit_gans.checkpoints.atomic import atomic_save
     from lit_gans.compress.card import derived_from, write_derived_card
     from lit_gans.compress.prune import prune_into
     from lit_gans.compress.student import build_student, count_parameters, student_checkpoint
@@ -81,7 +81,7 @@ def _train_student(teacher, args, out: Path) -> None:
     settings = {"width": width, "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
                 "pixel_weight": args.pixel_weight, "feature_weight": args.feature_weight, "adv_weight": args.adv_weight}
     if args.method == "prune":
-        settings["criterion"] = "L1 norm of output channels; kept per layer " + str(prune_into(_sampling_net(teacher), student.generator))
+        settings["criterion"] = "L1 norm of output channels; kept per layer " + str(prune_into(teacher.sampling_generator(), student.generator))
     try:
         module = Distillation(teacher, student, args.steps, args.batch_size, args.lr, args.pixel_weight,
                               args.feature_weight, args.adv_weight)
@@ -98,7 +98,7 @@ def _train_student(teacher, args, out: Path) -> None:
     origin = derived_from(args.ckpt, args.method, settings)
     atomic_save(student_checkpoint(student, origin), out)
     held_out = module.cpu().held_out_loss()
-    measured = {"generator parameters": f"{count_parameters(student.generator)} (source {count_parameters(_sampling_net(teacher))})",
+    measured = {"generator parameters": f"{count_parameters(student.generator)} (source {count_parameters(teacher.sampling_generator())})",
                 "held-out distillation loss (256 seeded latents)": ", ".join(f"{k} {v:.4f}" for k, v in held_out.items())}
     card = write_derived_card(out, teacher, origin, measured, "lit_gans checkpoint")
     print(f"wrote {out} ({type(student).__name__}, {measured['generator parameters']} generator parameters) and {card.name}")
@@ -123,7 +123,3 @@ def _int8(teacher, args, out: Path) -> None:
     measured = {"int8 layers": quantized_layers(quantized), "mean |int8 - float| on 64 seeded latents": f"{error:.4f}"}
     card = write_derived_card(out, teacher, origin, measured, "TorchScript, int8")
     print(f"wrote {out} ({quantized_layers(quantized)} int8 layers, mean abs difference {error:.4f} from float) and {card.name}")
-
-
-def _sampling_net(model):
-    return model.generator_ema if model.generator_ema is not None else model.generator

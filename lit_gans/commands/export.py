@@ -16,7 +16,7 @@ from typing import Literal, Sequence
 import torch
 from jsonargparse import ArgumentParser
 
-from lit_gans.commands import UserError
+from lit_gans.errors import UserError
 from lit_gans.commands.parsing import parse_args
 
 SUFFIX = {"onnx": ".onnx", "torchscript": ".pt"}
@@ -33,7 +33,7 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: Sequence[str]) -> None:
-    from lit_gans.checkpoints import load_model
+    from lit_gans.checkpoints.loading import load_model
     from lit_gans.compress.card import derived_from, write_derived_card
     from lit_gans.compress.graph import GeneratorGraph, recipe
 
@@ -42,7 +42,7 @@ def main(argv: Sequence[str]) -> None:
     if out.suffix != SUFFIX[args.format]:
         raise UserError(f"--format {args.format} writes a {SUFFIX[args.format]} file: got --out {out.name}")
     model = load_model(args.ckpt)
-    if not hasattr(model, "generator") or "z_dim" not in model.hparams:
+    if not model.has_latent:
         raise UserError(f"export needs a model with one generator of z; {type(model).__name__} has none")
     graph = GeneratorGraph(model)
     example = graph.example_inputs(model, n=2)

@@ -22,7 +22,7 @@ from typing import Optional, Sequence
 import torch
 from jsonargparse import ArgumentParser
 
-from lit_gans.commands import UserError
+from lit_gans.errors import UserError
 
 FORMATS = ("stylegan2-ada",)
 
@@ -164,7 +164,7 @@ def checkpoint_of(model) -> dict:
     """A checkpoint that lit_gans loads and Lightning resumes from: weights and hyper-parameters, fresh optimizers."""
     import lightning
 
-    from lit_gans.training_state import CHECKPOINT_FORMAT
+    from lit_gans.checkpoints.format import CHECKPOINT_FORMAT
 
     return {"epoch": 0, "global_step": 0, "pytorch-lightning_version": lightning.__version__,
             "state_dict": model.state_dict(), "hyper_parameters": hyper_parameters(model),
@@ -186,7 +186,7 @@ def hyper_parameters(model) -> dict:
 
 
 def main(argv: Sequence[str]) -> None:
-    from lit_gans.checkpoint_io import atomic_save
+    from lit_gans.checkpoints.atomic import atomic_save
 
     try:
         args = build_parser().parse_args(list(argv))

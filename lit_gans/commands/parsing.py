@@ -6,7 +6,7 @@ from typing import Sequence
 
 from jsonargparse import ArgumentParser, Namespace
 
-from lit_gans.commands import UserError
+from lit_gans.errors import UserError
 
 
 def parse_args(parser: ArgumentParser, argv: Sequence[str]) -> Namespace:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from lit_gans.commands import UserError
+from lit_gans.errors import UserError
 
 
 def main(argv: Sequence[str]) -> None:

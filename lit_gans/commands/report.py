@@ -21,8 +21,8 @@ import re
 from pathlib import Path
 from typing import Optional, Sequence
 
-from lit_gans.commands import UserError
-from lit_gans.runlogs import RunLog, RunLogError, read_run
+from lit_gans.errors import UserError
+from lit_gans.commands.runlogs import RunLog, RunLogError, read_run
 
 _HIGHER = re.compile(r"(^|[_/])(is|inception_score|precision|recall|density|coverage|acc|accuracy|cas|modes|"
                      r"high_quality|bleu\d*)$")

@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 
 from jsonargparse import ArgumentParser
 
-from lit_gans.commands import UserError
+from lit_gans.errors import UserError
 from lit_gans.commands.parsing import parse_args
 
 

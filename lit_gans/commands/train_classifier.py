@@ -16,7 +16,7 @@ from typing import Sequence
 import torch
 from jsonargparse import ArgumentParser
 
-from lit_gans.commands import UserError
+from lit_gans.errors import UserError
 
 
 def build_parser() -> ArgumentParser:

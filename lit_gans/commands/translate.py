@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 import torch
 from jsonargparse import ArgumentParser
 
-from lit_gans.commands import UserError
+from lit_gans.errors import UserError
 
 
 def build_parser() -> ArgumentParser:
@@ -38,7 +38,7 @@ def input_files(path: Path) -> list[Path]:
 
 
 def main(argv: Sequence[str]) -> None:
-    from lit_gans.checkpoints import load_model
+    from lit_gans.checkpoints.loading import load_model
     from lit_gans.data.base import DataError
     from lit_gans.data.unpaired import load_image, to_tensor_transform
     from lit_gans.images import image_grid

@@ -19,7 +19,7 @@ from typing import Any, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
-from lit_gans.commands import UserError
+from lit_gans.errors import UserError
 
 RECIPE = "lit_gans_recipe.json"  # the TorchScript extra file holding the recipe
 
@@ -30,13 +30,12 @@ class GeneratorGraph(nn.Module):
 
     def __init__(self, model) -> None:
         super().__init__()
-        net = model.generator_ema if getattr(model, "generator_ema", None) is not None else model.generator
-        self.net = copy.deepcopy(net).eval().requires_grad_(False)
+        self.net = copy.deepcopy(model.sampling_generator()).eval().requires_grad_(False)
         with torch.no_grad():
             for name, p in self.net.named_parameters():
                 if name.endswith("noise_strength"):
                     p.zero_()
-        self.conditional = "labels" in model.sample_condition(1, None)
+        self.conditional = model.num_label_classes > 0
         self._generate = model.generate  # a bound method, not a submodule: the graph holds only the generator
 
     def forward(self, z: Tensor, labels: Optional[Tensor] = None) -> Tensor:
@@ -56,7 +55,7 @@ def recipe(model, method: str, derived_from: dict[str, Any]) -> dict[str, Any]:
         "variant": type(model).__name__,
         "z_dim": int(hparams["z_dim"]),
         "z_dist": hparams.get("z_dist", "normal"),
-        "num_classes": int(hparams.get("num_classes", 0)) if "labels" in model.sample_condition(1, None) else 0,
+        "num_classes": model.num_label_classes,
         "method": method,
         "derived_from": derived_from,
     }
@@ -119,7 +118,7 @@ class DeployedGenerator(nn.Module):
 
 def load_sampler(path: str | Path):
     """A lit_gans checkpoint's model, or a deployed TorchScript generator; one line for an ONNX file."""
-    from lit_gans.checkpoints import load_model
+    from lit_gans.checkpoints.loading import load_model
 
     if Path(path).suffix == ".onnx":
         raise UserError(f"{path} is an ONNX graph: run it with onnxruntime (see docs/compression.md), or sample a .ckpt or TorchScript file")

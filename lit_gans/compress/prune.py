@@ -15,7 +15,7 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-from lit_gans.commands import UserError
+from lit_gans.errors import UserError
 
 #: layer type -> the dimension of its weight that holds the output channels
 _OUT_DIM = {nn.Linear: 0, nn.Conv2d: 0, nn.ConvTranspose2d: 1}

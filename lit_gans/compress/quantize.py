@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 import torch
 from torch import Tensor, nn
 
-from lit_gans.commands import UserError
+from lit_gans.errors import UserError
 
 
 def quantized_layers(module: nn.Module) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 import lightning as L
 import torch
 
-from lit_gans.commands import UserError
+from lit_gans.errors import UserError
 from lit_gans.models import GANModule
 
 #: variant -> the constructor arguments that set its generator's channel counts (ints, or lists of widths); those

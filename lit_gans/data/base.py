@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 import lightning as L
 from torch.utils.data import DataLoader, Dataset
 
-from lit_gans.training_state import ResumableDataLoader
+from lit_gans.checkpoints.resume import ResumableDataLoader
 
 
 class DataError(ValueError):

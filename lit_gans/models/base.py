@@ -1,19 +1,25 @@
 """The base LightningModule of every lit_gans variant: manual optimisation that alternates the two players.
 
-One training batch runs the procedure of Goodfellow et al. 2014 (arXiv:1406.2661), Algorithm 1:
+One training batch runs the due phases of the variant's update schedule (:meth:`GANModule.phases`, data of
+:class:`~lit_gans.models.phases.Phase`); the default one is the procedure of Goodfellow et al. 2014
+(arXiv:1406.2661), Algorithm 1:
 
 1. update the discriminator on real and generated samples, the generator frozen;
 2. every ``n_critic``-th discriminator update, update the generator on fresh noise, the discriminator frozen;
 3. after a generator update, move the optional EMA copy of the generator towards it.
 
 Variants override the few hooks below; everything downstream of a model (callbacks, metrics, the CLI) talks to it
-only through :meth:`GANModule.sample`.
+only through the sampling interface declared here once (:meth:`GANModule.sample`, :meth:`~GANModule.sample_from_latent`,
+:attr:`~GANModule.has_latent`, :attr:`~GANModule.num_label_classes`, :meth:`~GANModule.decode`,
+:meth:`~GANModule.translate`, :meth:`~GANModule.stage`), never by probing for attributes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from typing import Any, Callable, Iterable, Optional
+import itertools
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 import lightning as L
 import torch
@@ -24,20 +30,13 @@ from torch import Tensor, nn
 from lit_gans.accumulation import Accumulator, mean_logs, split_batch
 from lit_gans.distributed import BatchNormSync, decorrelate_rng, has_batchnorm, loss_scale
 from lit_gans.losses import adversarial_loss
-from lit_gans.training_state import (
-    CHECKPOINT_FORMAT,
-    check_checkpoint,
-    collect_rng_states,
-    mark_finished_epoch,
-    restore_rng_states,
-)
+from lit_gans.models.phases import Phase
+from lit_gans.checkpoints.format import CHECKPOINT_FORMAT, check_checkpoint
+from lit_gans.checkpoints.resume import collect_rng_states, mark_finished_epoch, restore_rng_states
+from lit_gans.errors import NonFiniteLossError
 
 OptimizerFactory = Callable[[Iterable], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], Any]
-
-
-class NonFiniteLossError(FloatingPointError):
-    """A player's loss became NaN or infinite; raised before the bad gradient reaches the weights."""
 
 
 class GANModule(L.LightningModule):
@@ -122,7 +121,11 @@ class GANModule(L.LightningModule):
 
     # --- the two players' objectives --------------------------------------------------------------------------------
     def discriminator_loss(self, batch: Any) -> tuple[Tensor, dict[str, Tensor]]:
-        """Loss of step 1: D on real x and on G(z), G frozen."""
+        """Loss of step 1: D on real x and on G(z), G frozen (a variant adds its penalties here)."""
+        return self.adversarial_d_loss(batch)
+
+    def adversarial_d_loss(self, batch: Any) -> tuple[Tensor, dict[str, Tensor]]:
+        """The adversarial term of D's loss alone, on real x and G(z), and D's mean outputs."""
         real, cond = self.real_data(batch), self.condition(batch)
         fake = self.generate(self.generator, self.sample_latent(real.shape[0]), **cond)
         real_out, fake_out = self.discriminate(real, **cond), self.discriminate(fake.detach(), **cond)
@@ -139,20 +142,41 @@ class GANModule(L.LightningModule):
         to_prob = torch.sigmoid if self.adv.probabilistic else (lambda t: t)
         return {"d_real": to_prob(real_out.detach()).mean(), "d_fake": to_prob(fake_out.detach()).mean()}
 
-    # --- the training step --------------------------------------------------------------------------------------------
+    # --- the update schedule and the training step -------------------------------------------------------------------
+    def phases(self) -> list[Phase]:
+        """The update schedule in running order (Goodfellow et al. 2014, Algorithm 1): 1. the discriminator every
+        step, G frozen; 2. the generator when :meth:`generator_step_due` (every ``n_critic``-th), D frozen."""
+        return [Phase("d", self.discriminator_loss), Phase("g", self.generator_loss, due=self.generator_step_due)]
+
+    def step_inputs(self, batch: Any) -> Any:
+        """What the phases' losses take: the batch itself, or work that both players share (CycleGAN's translations)."""
+        return batch
+
     def training_step(self, batch: Any, batch_idx: int) -> None:
-        g_opt, d_opt = self.optimizers()
-        # 1. discriminator update, generator frozen
-        logs = self.player_step("d", d_opt, self.discriminator, self.discriminator_loss, batch)
-        self.d_steps += 1
-        # 2. generator update every n_critic-th discriminator update, discriminator frozen
-        if self.generator_step_due():
-            logs |= self.player_step("g", g_opt, self.generator, self.generator_loss, batch)
-            self.g_steps += 1
-            # 3. EMA of the generator's weights
-            self.update_ema()
+        """The due phases of :meth:`phases`, in order, each an optimizer step of its player with the other frozen;
+        after each player's turn its counter moves, and after the generator's the EMA generator (3.)."""
+        inputs, step = self.step_inputs(batch), int(self.d_steps) + 1
+        opts, nets = dict(zip("gd", self.optimizers())), {"g": self.generator, "d": self.discriminator}
+        logs: dict[str, Tensor] = {}
+        for player, turn in itertools.groupby(self.phases(), key=lambda phase: phase.player):
+            ran = False
+            for phase in turn:
+                if phase.runs_at(step):
+                    out = self.player_step(player, opts[player], nets[player], phase.loss, inputs)
+                    logs |= {f"{phase.name}/{k}" if phase.name else k: v for k, v in out.items()}
+                    ran = True
+            if ran:
+                self.end_turn(player, self.batch_size(batch))
         self.log_dict({f"train/{k}": v for k, v in logs.items()}, prog_bar=False, batch_size=self.batch_size(batch))
         self.log("train/g_steps", self.g_steps.float(), batch_size=1)
+
+    def end_turn(self, player: str, batch_size: int) -> None:
+        """Counts one update of ``player`` in this step; after the generator's, the EMA generator follows it."""
+        if player == "d":
+            self.d_steps += 1
+        else:
+            self.g_steps += 1
+            self.update_ema(self.ema_decay_at(batch_size))
 
     def generator_step_due(self) -> bool:
         """Whether the discriminator updates made so far call for a generator update now: every ``n_critic``-th."""
@@ -199,7 +223,7 @@ class GANModule(L.LightningModule):
         """What ``validate``/``test`` report on held-out data: D's adversarial loss (without penalties, which need
         gradients) and mean outputs on real and generated data; a discriminator that separates held-out real data
         from samples much better than training data overfits."""
-        loss, logs = GANModule.discriminator_loss(self, batch)  # the adversarial term alone: no penalties
+        loss, logs = self.adversarial_d_loss(batch)
         return {"d_loss": loss, **logs}
 
     def predict_step(self, batch: Any, batch_idx: int) -> Tensor:
@@ -257,16 +281,22 @@ class GANModule(L.LightningModule):
         if self.ema_decay is not None and self.generator_ema is None:
             self._make_ema()
 
+    def ema_decay_at(self, batch_size: int) -> Optional[float]:
+        """The EMA decay of this generator update: ``ema_decay`` (StyleGAN2 derives it from a half-life in images)."""
+        return self.ema_decay
+
     def _make_ema(self) -> None:
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
 
     @torch.no_grad()
-    def update_ema(self) -> None:
-        """generator_ema <- decay * generator_ema + (1 - decay) * generator; buffers (e.g. BN statistics) copied."""
+    def update_ema(self, decay: Optional[float] = None) -> None:
+        """generator_ema <- decay * generator_ema + (1 - decay) * generator (``decay`` defaults to ``ema_decay``);
+        buffers (e.g. BN statistics) copied."""
         if self.generator_ema is None:
             return
+        decay = self.ema_decay if decay is None else decay
         for p_ema, p in zip(self.generator_ema.parameters(), self.generator.parameters()):
-            p_ema.lerp_(p.detach(), 1.0 - self.ema_decay)
+            p_ema.lerp_(p.detach(), 1.0 - decay)
         for b_ema, b in zip(self.generator_ema.buffers(), self.generator.buffers()):
             b_ema.copy_(b)
 
@@ -276,33 +306,73 @@ class GANModule(L.LightningModule):
             self._make_ema()
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
-    # --- the interface every callback, metric and command uses ------------------------------------------------------
+    # --- sampling: the one interface every callback, metric and command uses ----------------------------------------
+    #: the generator maps a latent vector z (:meth:`sample_latent`, :meth:`sample_from_latent`: interpolation strips,
+    #: export); False for a variant that translates given images (CycleGAN) or draws tokens itself (SeqGAN)
+    has_latent: bool = True
+
+    @property
+    def num_label_classes(self) -> int:
+        """K for a model that :meth:`sample` conditions on class ``labels`` in [0, K) (CGAN); 0 otherwise."""
+        return 0
+
     @torch.no_grad()
     def sample(self, n: int, *, seed: Optional[int] = None, **condition: Any) -> Tensor:
-        """``n`` samples in data space (images in [-1, 1], shape (n, C, H, W); points (n, D)).
+        """``n`` samples in data space (images in [-1, 1], shape (n, C, H, W); points (n, D); token ids (n, T)).
 
         Uses the EMA generator when there is one; ``seed`` makes the draw repeatable whatever the global RNG state.
         """
-        rng = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
+        rng = self.seeded_rng(seed)
         return self.sample_from_latent(self.sample_latent(n, generator=rng), rng=rng, **condition)
 
     @torch.no_grad()
     def sample_from_latent(self, z: Tensor, *, rng: Optional[torch.Generator] = None, **condition: Any) -> Tensor:
         """Data-space samples for given latents ``z`` (one per row, e.g. points along an interpolation path), drawn
         like :meth:`sample`: EMA generator when there is one, in eval mode, ``condition`` as ``sample`` takes it."""
-        net = self.generator_ema if self.generator_ema is not None else self.generator
-        was_training = net.training
-        net.eval()
-        try:
+        with self.eval_mode(self.sampling_generator()) as net:
             return self.generate(net, z, **self.sample_condition(z.shape[0], rng, **condition))
-        finally:
-            net.train(was_training)
 
-    def sample_condition(self, n: int, rng: Optional[torch.Generator], **condition: Any) -> dict[str, Tensor]:
-        """Turns the user's ``sample(..., **condition)`` keywords into the tensors :meth:`generate` takes."""
+    def sample_condition(self, n: int, rng: Optional[torch.Generator], **condition: Any) -> dict[str, Any]:
+        """Turns the user's ``sample(..., **condition)`` keywords into the keywords :meth:`generate` takes."""
         if condition:
             raise TypeError(f"{type(self).__name__} is unconditional; it takes no {sorted(condition)}")
         return {}
+
+    def decode(self, samples: Tensor) -> list[str]:
+        """One line of text per sample of a sequence model: its token ids (SeqGAN maps them to its vocabulary)."""
+        return [" ".join(map(str, row)) for row in samples.tolist()]
+
+    def translate(self, x: Tensor, direction: str = "AtoB") -> Tensor:
+        """Images of one domain -> the other's, for an image-to-image variant (CycleGAN)."""
+        raise NotImplementedError(f"{type(self).__name__} does not translate images")
+
+    def sampling_generator(self) -> nn.Module:
+        """The network samples come from: the EMA generator when there is one, else the trained one."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
+
+    def seeded_rng(self, seed: Optional[int]) -> Optional[torch.Generator]:
+        """A generator on the model's device seeded with ``seed``, or ``None`` (the global RNG) without one."""
+        return torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
+
+    @staticmethod
+    @contextlib.contextmanager
+    def eval_mode(net: nn.Module) -> Iterator[nn.Module]:
+        """``net`` in eval mode inside the block (batch norm on its running statistics, no dropout), its mode after."""
+        was_training = net.training
+        net.eval()
+        try:
+            yield net
+        finally:
+            net.train(was_training)
+
+    # --- training in stages (one stage unless a variant declares several, like SeqGAN) ---------------------------------
+    def stage(self) -> tuple[str, int]:
+        """(name of the current training stage, epochs already done in it)."""
+        return "train", self.current_epoch
+
+    def stage_ends_with_this_epoch(self) -> bool:
+        """Asked at the end of an epoch: whether it is the last of a stage (metrics are taken at stage ends)."""
+        return False
 
     # --- checkpoints: which model, which layout, and the global RNGs (exact resume) ------------------------------------
     def on_save_checkpoint(self, checkpoint: dict) -> None:

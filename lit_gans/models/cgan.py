@@ -69,6 +69,10 @@ class CGAN(GANModule):
     def discriminate(self, x: Tensor, labels: Tensor) -> Tensor:
         return self.discriminator(x, labels).flatten()
 
+    @property
+    def num_label_classes(self) -> int:
+        return int(self.hparams.num_classes)
+
     def sample_condition(
         self, n: int, rng: Optional[torch.Generator], labels: int | Sequence[int] | Tensor | None = None
     ) -> dict[str, Tensor]:

@@ -27,13 +27,15 @@ callbacks) translates given images, or uniform noise when given none, since the 
 
 from __future__ import annotations
 
+import functools
 from typing import Literal, NamedTuple, Optional, Sequence
 
 import torch
 from torch import Tensor, nn
 
-from lit_gans.losses import cycle_consistency_loss, d_least_squares_loss, g_least_squares_loss
+from lit_gans.losses import cycle_consistency_loss, d_least_squares_loss, identity_loss, squared_error
 from lit_gans.models.base import GANModule, OptimizerFactory
+from lit_gans.models.phases import Phase
 from lit_gans.nets.cyclegan import PatchDiscriminator, ResnetGenerator
 
 Direction = Literal["AtoB", "BtoA"]
@@ -113,6 +115,7 @@ class CycleGAN(GANModule):
     """
 
     supports_accumulation = False  # step 1's translations feed both players' losses: they cannot be cut in pieces
+    has_latent = False  # it translates images: no z
 
     def __init__(
         self,
@@ -143,30 +146,24 @@ class CycleGAN(GANModule):
         self.D_B = PatchDiscriminator(c, d_channels, d_layers)
         self.pool_a, self.pool_b = ImagePool(pool_size), ImagePool(pool_size)  # histories of fake_a and fake_b
 
-    @property
+    # --- the players: each pair of networks built once, not registered twice (the checkpoint keeps G_AB, D_A, ...) --
+    @functools.cached_property
     def generator(self) -> nn.ModuleList:
         """Both generators, the player that one optimizer updates."""
         return nn.ModuleList([self.G_AB, self.G_BA])
 
-    @property
+    @functools.cached_property
     def discriminator(self) -> nn.ModuleList:
         """Both discriminators, the other player."""
         return nn.ModuleList([self.D_A, self.D_B])
 
-    # --- the training step ------------------------------------------------------------------------------------------
-    def training_step(self, batch: Sequence[Tensor], batch_idx: int) -> None:
-        real_a, real_b = batch[0], batch[1]
-        g_opt, d_opt = self.optimizers()
-        # 1. translate both ways and back
-        cycle = self.cycle(real_a, real_b)
-        # 2. generators' update, discriminators frozen
-        logs = self.player_step("g", g_opt, self.generator, self.generator_loss, cycle)
-        self.g_steps += 1
-        # 3. discriminators' update on real images and pooled fakes, generators frozen (fakes are detached)
-        logs |= self.player_step("d", d_opt, self.discriminator, self.discriminator_loss, cycle)
-        self.d_steps += 1
-        self.log_dict({f"train/{k}": v for k, v in logs.items()}, batch_size=real_a.shape[0])
-        self.log("train/g_steps", self.g_steps.float(), batch_size=1)
+    # --- the schedule: step 1 shared, then steps 2 and 3 ------------------------------------------------------------
+    def phases(self) -> list[Phase]:
+        return [Phase("g", self.generator_loss), Phase("d", self.discriminator_loss)]
+
+    def step_inputs(self, batch: Sequence[Tensor]) -> Cycle:
+        """Step 1, whose translations both players' losses use (the discriminators' detached)."""
+        return self.cycle(batch[0], batch[1])
 
     def cycle(self, real_a: Tensor, real_b: Tensor) -> Cycle:
         fake_b, fake_a = self.G_AB(real_a), self.G_BA(real_b)
@@ -175,16 +172,15 @@ class CycleGAN(GANModule):
     def generator_loss(self, c: Cycle) -> tuple[Tensor, dict[str, Tensor]]:
         """Step 2's L_G; the logs hold each term before weighting."""
         hp = self.hparams
-        # E[(D(G(x)) - 1)^2]: g_least_squares_loss carries a factor 1/2 that the paper's generator loss does not
-        adv_ab = 2.0 * g_least_squares_loss(self.D_B(c.fake_b))
-        adv_ba = 2.0 * g_least_squares_loss(self.D_A(c.fake_a))
+        adv_ab = squared_error(self.D_B(c.fake_b), 1.0)  # E[(D_B(G_AB(a)) - 1)^2], without LSGAN's 1/2
+        adv_ba = squared_error(self.D_A(c.fake_a), 1.0)
         cycle_a = cycle_consistency_loss(c.rec_a, c.real_a)  # ||G_BA(G_AB(a)) - a||_1
         cycle_b = cycle_consistency_loss(c.rec_b, c.real_b)  # ||G_AB(G_BA(b)) - b||_1
         loss = adv_ab + adv_ba + hp.lambda_cycle * (cycle_a + cycle_b)
         logs = {"g_adv_ab": adv_ab, "g_adv_ba": adv_ba, "cycle_a": cycle_a, "cycle_b": cycle_b}
         if hp.lambda_identity > 0:
-            identity_b = (self.G_AB(c.real_b) - c.real_b).abs().mean()  # G_AB should leave a B image alone
-            identity_a = (self.G_BA(c.real_a) - c.real_a).abs().mean()
+            identity_b = identity_loss(self.G_AB(c.real_b), c.real_b)  # G_AB should leave a B image alone
+            identity_a = identity_loss(self.G_BA(c.real_a), c.real_a)
             loss = loss + hp.lambda_identity * hp.lambda_cycle * (identity_a + identity_b)
             logs |= {"identity_a": identity_a, "identity_b": identity_b}
         return loss, {k: v.detach() for k, v in logs.items()}
@@ -240,13 +236,8 @@ class CycleGAN(GANModule):
         c = self.hparams.data_shape[0]
         if x.dim() != 4 or x.shape[1] != c:
             raise ValueError(f"translate takes images of shape (N, {c}, H, W), got {tuple(x.shape)}")
-        net = nets[direction]
-        was_training = net.training
-        net.eval()
-        try:
+        with self.eval_mode(nets[direction]) as net:
             return net(x.to(self.device, self.dtype))
-        finally:
-            net.train(was_training)
 
     @torch.no_grad()
     def sample(
@@ -256,7 +247,7 @@ class CycleGAN(GANModule):
         with ``seed`` when none are given (a check that the generator runs; translations of real images are what
         :class:`~lit_gans.callbacks.translations.TranslationTriplets` draws)."""
         if images is None:
-            rng = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
+            rng = self.seeded_rng(seed)
             images = torch.rand(n, *self.hparams.data_shape, device=self.device, generator=rng) * 2.0 - 1.0
         return self.translate(images[:n], direction)
 

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lit_gans.losses import gradient_penalty
+from lit_gans.losses import drift_penalty, gradient_penalty
 from lit_gans.models.base import GANModule
 from lit_gans.models.gan import _NOT_HPARAMS
 from lit_gans.nets.progan import ProGANDiscriminator, ProGANGenerator, downsample, resolutions, upsample
@@ -82,11 +82,6 @@ def real_images_at(x: Tensor, resolution: int, alpha: float) -> Tensor:
     if alpha < 1.0:
         x = torch.lerp(upsample(downsample(x)), x, alpha)
     return x
-
-
-def drift_penalty(real_critic: Tensor) -> Tensor:
-    """E[D(x)^2], weighted by eps_drift = 0.001 in the critic's loss to keep its output from drifting (A.1)."""
-    return real_critic.pow(2).mean()
 
 
 class ProGAN(GANModule):
@@ -198,6 +193,8 @@ class ProGAN(GANModule):
 
     # --- the training step ----------------------------------------------------------------------------------------
     def training_step(self, batch: Any, batch_idx: int) -> None:
+        """The base's step (its loop over the base's schedule: steps 3-5) on the real images of this step's growth
+        phase, wrapped by steps 1-2 and the count of images: the fade-in is a schedule of the data, not of updates."""
         # 1. schedule phase
         phase = self.phase
         self.enter_phase(phase)

@@ -36,6 +36,7 @@ from typing import Any, Callable, Literal, NamedTuple, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
+from lit_gans.losses import policy_gradient_loss
 from lit_gans.models.base import GANModule, OptimizerFactory
 from lit_gans.nets.seqgan import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, CNNDiscriminator, LSTMGenerator
 
@@ -43,12 +44,6 @@ from lit_gans.nets.seqgan import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, CNNDiscr
 class Stage(NamedTuple):
     name: str  #: ``mle``, ``d_pretrain`` or ``adversarial``
     epochs: int  #: passes over the real data the stage lasts
-
-
-def policy_gradient_loss(log_probs: Tensor, rewards: Tensor) -> Tensor:
-    """-(1/N) Σ_n Σ_t Q_t log G_θ(y_t | Y_1:t-1) for (N, T) log-probabilities and rewards; its gradient is minus the
-    REINFORCE estimate of Eq. 8, so minimising it raises the probability of well-rewarded tokens."""
-    return -(log_probs * rewards.detach()).sum(dim=1).mean()
 
 
 @torch.no_grad()
@@ -108,6 +103,7 @@ class SeqGAN(GANModule):
 
     default_optimizer = (torch.optim.Adam, {"lr": 1e-2})
     default_d_optimizer = (torch.optim.Adam, {"lr": 1e-4})
+    has_latent = False  # G_θ draws its tokens itself: no z
 
     def __init__(
         self,
@@ -176,8 +172,21 @@ class SeqGAN(GANModule):
             done -= s.epochs
         return "done", 0
 
+    def stage_ends_with_this_epoch(self) -> bool:
+        """Asked at the end of an epoch, before the module counts it: whether it is the last of a stage."""
+        done, boundary = int(self.schedule_epoch) + 1, 0
+        for stage in self.schedule():
+            boundary += stage.epochs
+            if stage.epochs and done == boundary:
+                return True
+        return False
+
     # --- the training step ----------------------------------------------------------------------------------------------
     def training_step(self, batch: Any, batch_idx: int) -> None:
+        """SeqGAN keeps its own step, not the base's loop over :meth:`phases`: its schedule is made of epochs, not of
+        steps (MLE pre-training; D trained for ``d_epochs`` on a pool of negatives drawn once per pass; adversarial
+        rounds whose generator turn, rollouts and policy-gradient updates, runs once at the first batch of a round),
+        and G has two optimizers (MLE and policy gradient). The stages are data too: :meth:`schedule`."""
         real = self.real_data(batch)  # (N, T)
         g_mle_opt, g_pg_opt, d_opt = self.optimizers()
         name, epoch = self.stage()
@@ -230,7 +239,7 @@ class SeqGAN(GANModule):
         """A fresh pool of negatives (as many as real sequences in an epoch) at each d-step; a new order each epoch."""
         pool = int(self.trainer.num_training_batches) * batch_size
         if new_draw or self._negatives is None or len(self._negatives) < pool:
-            self._negatives = self.generate(self.generator, pool)
+            self._negatives = self.generate_sequences(self.generator, pool)
         self._order = torch.randperm(len(self._negatives), device=self.device)
 
     # --- the players' objectives --------------------------------------------------------------------------------------
@@ -313,7 +322,8 @@ class SeqGAN(GANModule):
             self.hparams.vocabulary, self.hparams.separator = list(vocab.tokens), vocab.separator
 
     # --- sampling: the interface of callbacks, metrics and commands -----------------------------------------------------
-    def generate(self, net: nn.Module, n: int, rng: Optional[torch.Generator] = None, chunk: int = 2048) -> Tensor:
+    def generate_sequences(self, net: nn.Module, n: int, rng: Optional[torch.Generator] = None,
+                           chunk: int = 2048) -> Tensor:
         """``n`` sequences from ``net``, drawn ``chunk`` at a time (bounded memory at V = 5,000), shape (n, T)."""
         return torch.cat([net.sample(len(c), generator=rng) for c in torch.arange(n).split(chunk)])
 
@@ -321,12 +331,11 @@ class SeqGAN(GANModule):
     def sample(self, n: int, *, seed: Optional[int] = None, **condition: Any) -> Tensor:
         """``n`` token sequences from G_θ, a LongTensor (n, T); ``seed`` makes the draw repeatable."""
         self.sample_condition(n, None, **condition)  # SeqGAN is unconditional: rejects any keyword
-        rng = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
-        return self.generate(self.generator, n, rng)
+        return self.generate_sequences(self.generator, n, self.seeded_rng(seed))
 
     def decode(self, tokens: Tensor) -> list[str]:
         """(N, T) token ids -> N strings: the vocabulary's tokens (padding id 0 dropped) or the ids themselves."""
         vocab, sep = self.hparams.vocabulary, self.hparams.separator
         if vocab is None:
-            return [" ".join(map(str, row)) for row in tokens.tolist()]
+            return super().decode(tokens)
         return [sep.join(vocab[i] for i in row if i != 0) for row in tokens.tolist()]

@@ -2,8 +2,8 @@
 StyleGAN", arXiv:1912.04958; with DiffAugment (Zhao et al. 2020, arXiv:2006.10738) and transfer with FreezeD
 (Mo, Cho & Shin 2020, arXiv:2002.10964).
 
-Networks: :mod:`lit_gans.nets.stylegan2`. One training batch runs, in the order of the table ``StyleGAN2.phases``,
-the phases whose interval divides the batch's (1-based) step number:
+Networks: :mod:`lit_gans.nets.stylegan2`. One training batch runs (the base module's ``training_step``), in the order
+of the table :meth:`StyleGAN2.phases`, the phases whose interval divides the batch's (1-based) step number:
 
 1. ``Dmain`` (every step): the logistic loss softplus(D(T(G(w)))) + softplus(-D(T(x))), T the DiffAugment policy;
 2. ``Dreg`` (every ``r1_interval`` = 16 steps): lazy R1, (gamma / 2) E||grad_x D(T(x))||^2 x interval (section 3.1);
@@ -21,40 +21,19 @@ w' = w_avg + psi (w - w_avg) from the EMA generator.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Any, Literal, Optional, Sequence, Union
 
 import torch
 from lightning.pytorch.utilities import rank_zero_info
-from torch import Tensor
+from torch import Tensor, nn
 
 from lit_gans.augment import diff_augment, parse_policy
-from lit_gans.losses import d_logistic_loss, g_nonsaturating_loss, r1_penalty
+from lit_gans.checkpoints.format import read_checkpoint
+from lit_gans.losses import d_logistic_loss, g_nonsaturating_loss, path_length_penalty, r1_penalty
 from lit_gans.models.base import GANModule
 from lit_gans.models.gan import _NOT_HPARAMS
+from lit_gans.models.phases import Phase
 from lit_gans.nets.stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator
-
-
-# --- the lazy regularisation schedule, as data ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Phase:
-    """One optimisation phase: ``player`` ("d"/"g") minimises ``loss`` (a method name) every ``interval`` steps."""
-
-    name: str
-    player: Literal["d", "g"]
-    loss: str
-    interval: int
-
-
-def due_phases(phases: Sequence[Phase], step: int) -> list[Phase]:
-    """The phases that run at 1-based ``step``: those whose interval divides it.
-
-    >>> table = [Phase("Dmain", "d", "d_main", 1), Phase("Dreg", "d", "d_reg", 16)]
-    >>> [p.name for p in due_phases(table, 16)], [p.name for p in due_phases(table, 17)]
-    (['Dmain', 'Dreg'], ['Dmain'])
-    """
-    return [p for p in phases if step % p.interval == 0]
 
 
 def lazy_adam_adjustment(lr: float, betas: Sequence[float], interval: Optional[int]) -> tuple[float, tuple[float, ...]]:
@@ -83,25 +62,6 @@ def ema_beta(batch_size: int, ema_kimg: float, images_seen: Optional[int] = None
     if ema_rampup is not None and images_seen is not None:
         ema_nimg = min(ema_nimg, images_seen * ema_rampup)
     return 0.5 ** (batch_size / max(ema_nimg, 1e-8))
-
-
-def path_lengths(fake: Tensor, ws: Tensor, y: Optional[Tensor] = None) -> Tensor:
-    """||J_w^T y||_2 per sample (N,): sqrt(mean over the ws of the squared norm over w_dim), as the official code.
-
-    fake (N, C, H, W) = G(ws), ws (N, num_ws, w_dim) with requires_grad; y ~ N(0, I) / sqrt(H W) unless given.
-    """
-    if y is None:
-        y = torch.randn_like(fake) / math.sqrt(fake.shape[2] * fake.shape[3])
-    (grad,) = torch.autograd.grad((fake * y).sum(), ws, create_graph=True)  # J^T y, (N, num_ws, w_dim)
-    return grad.square().sum(2).mean(1).sqrt()
-
-
-def path_length_penalty(fake: Tensor, ws: Tensor, pl_mean: Tensor, pl_decay: float,
-                        y: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
-    """E_w,y (||J_w^T y||_2 - a)^2 with a <- a + decay (mean length - a); returns (penalty, the new a)."""
-    lengths = path_lengths(fake, ws, y)
-    a = pl_mean.lerp(lengths.mean(), pl_decay)
-    return (lengths - a).square().mean(), a.detach()
 
 
 def mix_styles(ws: Tensor, ws2: Tensor, cutoff: int) -> Tensor:
@@ -199,10 +159,15 @@ class StyleGAN2(GANModule):
         if not 0 <= freeze_d <= n_frozen:
             raise ValueError(f"freeze_d must be between 0 and {n_frozen} (the discriminator's layers), got {freeze_d}")
         self.register_buffer("pl_mean", torch.zeros(()))  # running mean a of the path lengths (saved in checkpoints)
-        table = [Phase("Dmain", "d", "d_main_loss", 1), Phase("Dreg", "d", "d_reg_loss", r1_interval),
-                 Phase("Gmain", "g", "g_main_loss", 1), Phase("Greg", "g", "g_reg_loss", pl_interval)]
-        switched_off = {"Dreg": r1_gamma == 0, "Greg": pl_weight == 0}
-        self.phases = [p for p in table if not switched_off.get(p.name, False)]  # run in this order
+
+    def phases(self) -> list[Phase]:
+        """Steps 1-4 as a table: the main losses every step, the regularisers every ``r1_interval`` and
+        ``pl_interval`` steps (each switched off by a zero weight); ``d_steps``/``g_steps`` count training steps."""
+        h = self.hparams
+        table = [Phase("d", self.d_main_loss, name="Dmain"), Phase("d", self.d_reg_loss, h.r1_interval, name="Dreg"),
+                 Phase("g", self.g_main_loss, name="Gmain"), Phase("g", self.g_reg_loss, h.pl_interval, name="Greg")]
+        switched_off = {"Dreg": h.r1_gamma == 0, "Greg": h.pl_weight == 0}
+        return [p for p in table if not switched_off.get(p.name, False)]
 
     # --- generation -------------------------------------------------------------------------------------------------
     def generate_ws(self, net: StyleGAN2Generator, n: int) -> Tensor:
@@ -243,26 +208,10 @@ class StyleGAN2(GANModule):
         loss = penalty * self.hparams.pl_weight * self.hparams.pl_interval
         return loss, {"pl_penalty": penalty.detach(), "pl_mean": self.pl_mean}
 
-    # --- the training step ------------------------------------------------------------------------------------------
-    def training_step(self, batch: Any, batch_idx: int) -> None:
-        opts = dict(zip("gd", self.optimizers()))
-        nets = {"g": self.generator, "d": self.discriminator}
-        step = int(self.d_steps) + 1
-        logs: dict[str, Tensor] = {}
-        for phase in due_phases(self.phases, step):
-            out = self.player_step(phase.player, opts[phase.player], nets[phase.player], getattr(self, phase.loss), batch)
-            logs |= {f"{phase.name}/{k}": v for k, v in out.items()}
-        self.d_steps += 1
-        self.g_steps += 1
-        self.update_ema_for(self.batch_size(batch))
-        self.log_dict({f"train/{k}": v for k, v in logs.items()}, batch_size=self.batch_size(batch))
-
-    def update_ema_for(self, batch_size: int) -> None:
-        """Step 5: EMA with the half-life in images (the batch size sets the per-step decay)."""
-        if self.hparams.ema_kimg > 0:
-            images_seen = int(self.g_steps) * batch_size
-            self.ema_decay = ema_beta(batch_size, self.hparams.ema_kimg, images_seen, self.hparams.ema_rampup)
-            self.update_ema()
+    def ema_decay_at(self, batch_size: int) -> float:
+        """Step 5: the EMA's per-step decay from its half-life in images (``ema_kimg``) at this batch size."""
+        images_seen = int(self.g_steps) * batch_size
+        return ema_beta(batch_size, self.hparams.ema_kimg, images_seen, self.hparams.ema_rampup)
 
     # --- optimizers: Adam adjusted for lazy regularisation ----------------------------------------------------------
     def configure_optimizers(self):
@@ -292,8 +241,6 @@ class StyleGAN2(GANModule):
 
     def load_transfer(self, path: str) -> str:
         """Copies the weights of ``path`` whose names and shapes match into G, D and the EMA generator; a summary."""
-        from lit_gans.checkpoints import read_checkpoint  # imported here: checkpoints imports the model registry
-
         source = read_checkpoint(path)["state_dict"]
         own = self.state_dict()
         nets = ("generator.", "discriminator.", "generator_ema.")
@@ -314,15 +261,13 @@ class StyleGAN2(GANModule):
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     # --- sampling with truncation -----------------------------------------------------------------------------------
-    @torch.no_grad()
-    def sample(self, n: int, *, seed: Optional[int] = None, truncation: float = 1.0, **condition: Any) -> Tensor:
-        """``n`` images in [-1, 1] from the EMA generator, w truncated towards w_avg by ``truncation`` (psi)."""
-        self.sample_condition(n, None, **condition)  # rejects conditions: StyleGAN2 here is unconditional
-        net = self.generator_ema if self.generator_ema is not None else self.generator
-        rng = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
-        was_training = net.training
-        net.eval()
-        try:
-            return net(self.sample_latent(n, generator=rng), truncation_psi=truncation, rng=rng)
-        finally:
-            net.train(was_training)
+    def generate(self, net: nn.Module, z: Tensor, truncation_psi: float = 1.0,
+                 rng: Optional[torch.Generator] = None) -> Tensor:
+        """Images of ``net`` for z, w truncated towards w_avg by ``truncation_psi``; ``rng`` draws the noise inputs."""
+        return net(z, truncation_psi=truncation_psi, rng=rng)
+
+    def sample_condition(self, n: int, rng: Optional[torch.Generator], truncation: float = 1.0,
+                         **condition: Any) -> dict[str, Any]:
+        """``sample(n, truncation=psi)``: w truncated towards w_avg by psi; the seed's generator draws the noise too."""
+        super().sample_condition(n, rng, **condition)  # rejects conditions: StyleGAN2 here is unconditional
+        return {"truncation_psi": truncation, "rng": rng}

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from lit_gans.nets.shapes import check_shape
+
 
 class ResidualBlock(nn.Module):
     """x + [reflect-pad, conv 3x3, IN, ReLU, reflect-pad, conv 3x3, IN](x), channels unchanged."""
@@ -56,7 +58,7 @@ class ResnetGenerator(nn.Module):
         super().__init__()
         if n_residual_blocks < 0:
             raise ValueError(f"n_residual_blocks must be >= 0, got {n_residual_blocks}")
-        ch = base_channels
+        self.channels, ch = channels, base_channels
         layers: list[nn.Module] = [conv_norm_relu(channels, ch, 7, 1, reflect=3)]  # c7s1-64
         layers += [conv_norm_relu(ch, 2 * ch, 3, 2), conv_norm_relu(2 * ch, 4 * ch, 3, 2)]  # d128, d256: H/4
         layers += [ResidualBlock(4 * ch) for _ in range(n_residual_blocks)]  # R256 x n
@@ -66,6 +68,7 @@ class ResnetGenerator(nn.Module):
         init_normal_weights(self)
 
     def forward(self, x: Tensor) -> Tensor:
+        check_shape(x, ("N", self.channels, "H", "W"), "the generator's images")
         if x.shape[-1] % 4 or x.shape[-2] % 4:
             raise ValueError(f"the generator needs image sides divisible by 4, got {tuple(x.shape[-2:])}")
         return self.net(x)
@@ -88,6 +91,7 @@ class PatchDiscriminator(nn.Module):
         super().__init__()
         if n_layers < 1:
             raise ValueError(f"the PatchGAN discriminator needs n_layers >= 1, got {n_layers}")
+        self.channels = channels
         widths = [base_channels * min(2**i, 8) for i in range(n_layers + 1)]  # C64-C128-C256-C512 for n_layers=3
         layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]  # no norm
         for c_in, c_out in zip(widths[:-2], widths[1:-1]):  # the other stride-2 layers: H/2^n_layers
@@ -98,6 +102,7 @@ class PatchDiscriminator(nn.Module):
         init_normal_weights(self)
 
     def forward(self, x: Tensor) -> Tensor:
+        check_shape(x, ("N", self.channels, "H", "W"), "the discriminator's images")
         return self.net(x)
 
 

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lit_gans.nets.shapes import check_shape
+
 
 def check_image_shape(shape: Sequence[int], min_size: int = 8) -> tuple[int, int, int]:
     """Validates (C, H, W) for a pyramid network: square, a power of two, at least ``min_size``."""
@@ -69,7 +71,7 @@ class DCGANGenerator(nn.Module):
         c, size, _ = check_image_shape(img_shape)
         pad, out_pad = stride2_padding(kernel_size)
         ch = stage_channels(size // 2, base_channels, max_channels)  # channels at 4x4, 8x8, ..., size/2
-        self.num_classes = num_classes
+        self.z_dim, self.num_classes = z_dim, num_classes
         # project: (N, z_dim [+ K], 1, 1) -> (N, ch[0], 4, 4)
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(z_dim + num_classes, ch[0], 4, 1, 0, bias=False),
@@ -85,6 +87,7 @@ class DCGANGenerator(nn.Module):
         init_dcgan_weights(self)
 
     def forward(self, z: Tensor, labels: Optional[Tensor] = None) -> Tensor:
+        check_shape(z, ("N", self.z_dim), "z")
         if self.num_classes:
             z = torch.cat([z, F.one_hot(labels.long(), self.num_classes).to(z.dtype)], dim=1)
         return self.net(z[:, :, None, None])
@@ -115,7 +118,7 @@ class DCGANDiscriminator(nn.Module):
             raise ValueError(f"unknown discriminator norm {norm!r}; choose 'batch', 'layer' or 'none'")
         # channels at size/2, size/4, ..., 4: base_channels doubling per stage (half of G's at the same size)
         ch = stage_channels(size // 2, base_channels, max_channels)[::-1]
-        self.num_classes = num_classes
+        self.img_shape, self.num_classes = (c, size, size), num_classes
         layers: list[nn.Module] = []
         c_in = c + num_classes
         for i, c_out in enumerate(ch):
@@ -130,6 +133,7 @@ class DCGANDiscriminator(nn.Module):
         init_dcgan_weights(self)
 
     def forward(self, x: Tensor, labels: Optional[Tensor] = None) -> Tensor:
+        check_shape(x, ("N", *self.img_shape), "the discriminator's images")
         if self.num_classes:
             planes = F.one_hot(labels.long(), self.num_classes).to(x.dtype)[:, :, None, None]
             x = torch.cat([x, planes.expand(-1, -1, *x.shape[2:])], dim=1)

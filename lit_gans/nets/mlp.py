@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lit_gans.nets.shapes import check_shape
+
 
 def _mlp(sizes: Sequence[int], activation: nn.Module, norm: bool = False, dropout: float = 0.0) -> nn.Sequential:
     layers: list[nn.Module] = []
@@ -49,12 +51,13 @@ class MLPGenerator(nn.Module):
         batch_norm: bool = False,
     ) -> None:
         super().__init__()
-        self.data_shape, self.num_classes = tuple(data_shape), num_classes
+        self.z_dim, self.data_shape, self.num_classes = z_dim, tuple(data_shape), num_classes
         sizes = [z_dim + num_classes, *hidden, math.prod(data_shape)]
         self.net = _mlp(sizes, nn.ReLU(), norm=batch_norm)
         self.out = {"tanh": nn.Tanh(), None: nn.Identity(), "none": nn.Identity()}[out_activation]
 
     def forward(self, z: Tensor, labels: Optional[Tensor] = None) -> Tensor:
+        check_shape(z, ("N", self.z_dim), "z")
         h = _concat_label(z, labels, self.num_classes)
         return self.out(self.net(h)).view(-1, *self.data_shape)
 
@@ -70,10 +73,11 @@ class MLPDiscriminator(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        self.num_classes = num_classes
+        self.data_shape, self.num_classes = tuple(data_shape), num_classes
         self.net = _mlp([math.prod(data_shape) + num_classes, *hidden, 1], nn.LeakyReLU(0.2), dropout=dropout)
 
     def forward(self, x: Tensor, labels: Optional[Tensor] = None) -> Tensor:
+        check_shape(x, ("N", *self.data_shape), "the discriminator's input")
         return self.net(_concat_label(x.flatten(1), labels, self.num_classes))
 
 

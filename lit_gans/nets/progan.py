@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lit_gans.nets.blocks import EqualizedConv2d, EqualizedLinear, MinibatchStdDev, PixelNorm
+from lit_gans.nets.shapes import check_shape
 
 
 def paper_channels(resolution: int) -> dict[int, int]:
@@ -102,7 +103,7 @@ class ProGANGenerator(nn.Module):
                  channels: Optional[dict[int, int]] = None) -> None:
         super().__init__()
         ch = check_channels(channels or paper_channels(resolution), resolution)
-        self.resolution = resolution
+        self.z_dim, self.resolution = z_dim, resolution
         self.norm = PixelNorm()
         # 4x4 block: dense z -> 4x4 maps (the paper's 4x4 "conv" on a 1x1 input; gain sqrt(2)/4 as in the authors'
         # code), then conv3x3, each followed by leaky ReLU and pixel norm
@@ -115,6 +116,7 @@ class ProGANGenerator(nn.Module):
 
     def forward(self, z: Tensor, resolution: Optional[int] = None, alpha: float = 1.0) -> Tensor:
         resolution = resolution or self.resolution
+        check_shape(z, ("N", self.z_dim), "z")
         x = self.norm(z)  # the paper normalises the latent vector too
         x = self.norm(_lrelu(self.dense(x).view(z.shape[0], -1, 4, 4)))  # (N, ch[4], 4, 4)
         x = self.norm(_lrelu(self.conv4(x)))
@@ -163,7 +165,7 @@ class ProGANDiscriminator(nn.Module):
                  group_size: int = 4) -> None:
         super().__init__()
         ch = check_channels(channels or paper_channels(resolution), resolution)
-        self.resolution = resolution
+        self.in_channels, self.resolution = in_channels, resolution
         self.from_rgb = nn.ModuleDict(
             {str(r): EqualizedConv2d(in_channels, ch[r], 1) for r in resolutions(resolution)}
         )
@@ -176,8 +178,7 @@ class ProGANDiscriminator(nn.Module):
 
     def forward(self, x: Tensor, resolution: Optional[int] = None, alpha: float = 1.0) -> Tensor:
         resolution = resolution or self.resolution
-        if x.shape[-1] != resolution or x.shape[-2] != resolution:
-            raise ValueError(f"discriminator at {resolution}x{resolution} got images of shape {tuple(x.shape)}")
+        check_shape(x, ("N", self.in_channels, resolution, resolution), f"images at {resolution}x{resolution}")
         h = _lrelu(self.from_rgb[str(resolution)](x))
         if resolution > 4:
             h = self.blocks[str(resolution)](h)  # (N, ch[r/2], r/2, r/2)

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lit_gans.nets.shapes import check_shape
+
 #: the paper's discriminator for the synthetic data (appendix, Table 5): window sizes and their filter numbers.
 PAPER_FILTER_SIZES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
 PAPER_NUM_FILTERS = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
@@ -95,6 +97,7 @@ class LSTMGenerator(nn.Module):
 
     def forward(self, tokens: Tensor) -> Tensor:
         """Teacher-forced logits of every next token: (N, T) ids -> (N, T, V); step t sees the start token and y_<t."""
+        check_shape(tokens, ("N", "T"), "the generator's tokens")
         inputs = torch.cat([self._start(len(tokens)), tokens[:, :-1]], dim=1)  # (N, T)
         hidden, _ = self.lstm(self.embedding(inputs))  # (N, T, H)
         return self.head(hidden)
@@ -189,6 +192,7 @@ class CNNDiscriminator(nn.Module):
             nn.init.constant_(self.out.bias, 0.1)
 
     def forward(self, tokens: Tensor) -> Tensor:
+        check_shape(tokens, ("N", "T"), "the discriminator's tokens")
         x = self.embedding(tokens).transpose(1, 2)  # (N, E, T)
         pooled = [F.relu(conv(x)).amax(dim=2) for conv in self.convs]  # each (N, F_k): max over time
         h = self.highway(torch.cat(pooled, dim=1))  # (N, sum F_k)

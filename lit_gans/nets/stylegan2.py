@@ -34,6 +34,7 @@ from torch import Tensor, nn
 
 from lit_gans.nets.blocks import EqualizedConv2d, EqualizedLinear, MinibatchStdDev, PixelNorm
 from lit_gans.nets.dcgan import check_image_shape
+from lit_gans.nets.shapes import check_shape
 
 SQRT2 = math.sqrt(2.0)
 SQRT_HALF = math.sqrt(0.5)
@@ -115,6 +116,7 @@ class MappingNetwork(nn.Module):
         """``c`` is the official label argument: this network is unconditional, so it must be None."""
         if c is not None and c.numel():
             raise ValueError("this StyleGAN2 mapping network is unconditional: pass c=None")
+        check_shape(z, ("N", self.z_dim), "z")
         x = self.norm(z)
         for idx in range(self.num_layers):
             x = lrelu(getattr(self, f"fc{idx}")(x))
@@ -260,8 +262,7 @@ class SynthesisNetwork(nn.Module):
 
     def forward(self, ws: Tensor, noise_mode: str = "random", rng: Optional[torch.Generator] = None) -> Tensor:
         """``rng`` (a lit_gans addition) draws the random noise, for reproducible samples."""
-        if ws.ndim != 3 or ws.shape[1:] != (self.num_ws, self.w_dim):
-            raise ValueError(f"ws must have shape (N, {self.num_ws}, {self.w_dim}), got {tuple(ws.shape)}")
+        check_shape(ws, ("N", self.num_ws, self.w_dim), "ws")
         x = img = None
         w_idx = 0
         for res in self.block_resolutions:
@@ -382,6 +383,7 @@ class StyleGAN2Discriminator(nn.Module):
         if architecture not in D_ARCHITECTURES:
             raise ValueError(f"d_architecture must be one of {D_ARCHITECTURES}, got {architecture!r}")
         c, r, _ = check_image_shape(img_shape, min_size=8)  # 8x8 and up: a 4x4 input would skip every block
+        self.img_shape = (c, r, r)
         ch = channel_table(r, channel_base, channel_max)
         self.block_resolutions = sorted(ch, reverse=True)[:-1]  # R, R/2, ..., 8
         for res in self.block_resolutions:
@@ -397,6 +399,7 @@ class StyleGAN2Discriminator(nn.Module):
         """``c`` is the official label argument: this network is unconditional, so it must be None."""
         if c is not None and c.numel():
             raise ValueError("this StyleGAN2 discriminator is unconditional: pass c=None")
+        check_shape(img, ("N", *self.img_shape), "the discriminator's images")
         x = None
         for res in self.block_resolutions:
             x, img = getattr(self, f"b{res}")(x, img)

@@ -5,43 +5,23 @@
 - :class:`ResumableDataLoader`: a DataLoader that Lightning saves and restores with the loops (it has
   ``state_dict``/``load_state_dict``): a run stopped in the middle of an epoch continues with the same shuffle, at the
   next batch, instead of starting the epoch again on a new shuffle.
-- :data:`CHECKPOINT_FORMAT` and :func:`check_checkpoint`: which lit_gans model wrote a checkpoint, and in which layout;
-  a checkpoint of another variant, or of a newer layout, is refused with one line that says what to do.
+- :func:`mark_finished_epoch`: a checkpoint saved after an epoch's last batch resumes as a finished epoch.
+- :func:`prepare_resume`: ``fit --ckpt_path`` checked before anything is built, and a W&B run continued.
 """
 
 from __future__ import annotations
 
 import itertools
 import random
+from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-#: layout of the lit_gans entries of a checkpoint; raise it when they change incompatibly (older files are read).
-CHECKPOINT_FORMAT = 1
-
-
-class CheckpointError(ValueError):
-    """A checkpoint this run cannot use; the message says which one to give instead."""
-
-
-def check_checkpoint(checkpoint: dict, model_name: Optional[str] = None, source: str = "the checkpoint") -> None:
-    """Refuses a checkpoint of a newer format, or (``model_name`` given) one written by another lit_gans model."""
-    version = checkpoint.get("lit_gans_format", 1)  # written before formats were numbered: the first layout
-    if not isinstance(version, int) or version > CHECKPOINT_FORMAT:
-        raise CheckpointError(
-            f"{source} has lit_gans checkpoint format {version}, newer than this lit_gans reads "
-            f"({CHECKPOINT_FORMAT}): upgrade lit_gans"
-        )
-    found = checkpoint.get("lit_gans_model")
-    if model_name is not None and found != model_name:
-        what = f"a {found} model" if found else "no lit_gans model"
-        raise CheckpointError(
-            f"{source} holds {what}, but this run builds a {model_name}: give a {model_name} checkpoint, or the "
-            f"model the checkpoint was made with"
-        )
+from lit_gans.checkpoints.format import CheckpointError, check_checkpoint, read_checkpoint
+from lit_gans.errors import UserError
 
 
 def mark_finished_epoch(trainer, checkpoint: dict) -> bool:
@@ -156,3 +136,42 @@ class ResumableDataLoader(DataLoader):
         # an epoch that was finished (or never started) begins anew with a fresh draw
         if state["epoch_seed"] != -1 and 0 < served < len(self):
             self._resume = (int(state["epoch_seed"]), served)
+
+
+# --- fit --ckpt_path ---------------------------------------------------------------------------------------------------
+def prepare_resume(config) -> None:
+    """Before ``fit --ckpt_path PATH`` builds anything: PATH must be a lit_gans checkpoint of the configured model, in
+    a format this version reads (one line otherwise, not a traceback), and a W&B logger continues PATH's W&B run."""
+    path = _resume_path(config)
+    if path is None:
+        return
+    ckpt = read_checkpoint(path)
+    try:
+        check_checkpoint(ckpt, str(config.model.class_path).rsplit(".", 1)[-1], source=str(path))
+    except CheckpointError as e:
+        raise UserError(str(e)) from None
+    if ckpt.get("wandb_run_id"):
+        continue_wandb_run(config.trainer.logger, ckpt["wandb_run_id"])
+
+
+def _resume_path(config) -> Optional[Path]:
+    ckpt_path = config.get("ckpt_path")
+    if ckpt_path in (None, "best", "hpc") or "://" in str(ckpt_path):
+        return None
+    if ckpt_path == "last":  # Lightning looks in the checkpoint folder: known here when the config fixes it
+        folder = config.get("checkpoint.dirpath")
+        last = Path(folder) / "last.ckpt" if folder else None
+        return last if last is not None and last.is_file() else None
+    return Path(ckpt_path)
+
+
+def continue_wandb_run(logger_config, run_id: str) -> None:
+    """Makes each configured WandbLogger resume the W&B run ``run_id`` (unless the config names a run itself)."""
+    for logger in logger_config if isinstance(logger_config, list) else [logger_config]:
+        if not str(getattr(logger, "class_path", "")).endswith("WandbLogger"):
+            continue
+        args = logger.init_args
+        if args.get("id") is None and args.get("version") is None:
+            args["id"] = run_id
+        if args.get("resume") is None:
+            args["resume"] = "allow"

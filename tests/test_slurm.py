@@ -175,6 +175,9 @@ def release(cluster: SlurmCluster, job_id: str, restarts: int) -> None:
     while (job := cluster.job(job_id))["JobState"] != "PENDING" or job["Restarts"] != str(restarts):
         assert time.time() < deadline, f"job {job_id} not requeued: {job['JobState']}"
         time.sleep(0.2)
+    # slurmd revoked the killed run's credential; a new one issued within the same second counts as revoked too
+    # ("Killing non-startable batch job: Job credential revoked", seen once in ~5 runs), so start it a little later
+    time.sleep(2.0)
     cluster.run("scontrol", "update", f"JobId={job_id}", "StartTime=now")
 
 

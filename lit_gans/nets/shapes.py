@@ -20,7 +20,7 @@ def check_shape(x: Tensor, shape: Sequence[Union[int, str]], name: str) -> None:
     ...
     ValueError: ws must have shape (N, 6, 8), got (4, 8)
     """
-    if torch.jit.is_tracing() or torch.fx._symbolic_trace.is_fx_tracing():  # a traced graph (export, int8 by FX)
+    if torch.jit.is_tracing() or torch.fx._symbolic_trace.is_fx_symbolic_tracing():  # a traced graph (export, int8 by FX)
         return  # fixes the shapes it was traced with; an FX proxy has no sizes to compare
     if x.dim() != len(shape) or any(isinstance(s, int) and d != s for d, s in zip(x.shape, shape)):
         raise ValueError(f"{name} must have shape ({', '.join(map(str, shape))}), got {tuple(x.shape)}")

@@ -18,6 +18,21 @@ def test_every_snippet_is_in_its_file_exactly_once():
     assert len(CATALOGUE) >= 30
 
 
+def test_every_named_test_exists():
+    """A renamed or removed test would make the runner stop mid-way ("tests not found"): each ``file::name`` a mutant
+    names must be a test function defined in that file (parameters in brackets aside)."""
+    root = Path(mutation.ROOT)
+    missing = []
+    for m in CATALOGUE:
+        for node in m.tests:
+            if "::" not in node:
+                continue
+            file, name = node.split("::", 1)
+            if f"def {name.split('[')[0]}(" not in (root / file).read_text():
+                missing.append(f"{m.id}: {node}")
+    assert missing == []
+
+
 def test_a_snippet_found_twice_or_never_is_an_error():
     twice = Mutant("x", "f.py", "a = 1", "a = 2", "", ())
     with pytest.raises(mutation.CatalogueError, match="occurs 2 times"):

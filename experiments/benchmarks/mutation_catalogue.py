@@ -141,7 +141,7 @@ CATALOGUE: list[Mutant] = [
            ("tests/test_losses_family.py::test_dcgan_uniform_latent_is_the_papers_u_minus_one_one",)),
     # --- WGAN, WGAN-GP --------------------------------------------------------------------------------------------
     Mutant("wgan_clip_one_sided", WGAN, "p.clamp_(-c, c)", "p.clamp_(max=c)",
-           "weight clipping bounds only from above", ("tests/test_wgan.py::test_clipping_bounds_every_critic_weight_after_a_step",)),
+           "weight clipping bounds only from above", ("tests/test_wgan.py::test_clipping_comes_before_every_critic_update_as_in_the_reference_code",)),
     Mutant("wgan_schedule_until_off_by_one", WGAN, 'g_step < rule["until"]', 'g_step <= rule["until"]',
            "critic schedule: one extra generator iteration of 100 critic steps",
            ("tests/test_wgan.py::test_paper_schedule_spends_100_critic_steps_early_and_every_500",)),

@@ -40,7 +40,7 @@ def one_round_cpu_s(model_args: dict, data_args: dict, num_samples: int) -> tupl
     trainer.fit(model, data)
     fit_s = time.process_time() - start
     start = time.process_time()
-    model.generate(model.generator, 2048)
+    model.generate_sequences(model.generator, 2048)
     return fit_s, (time.process_time() - start) / 2048
 
 

@@ -123,22 +123,29 @@ def next_version_dir(root: Path) -> Path:
 
 
 # --- pictures and text to every logger that takes them --------------------------------------------------------------
+def logging_step(trainer: L.Trainer) -> int:
+    """The step a callback's values are logged at: the training batches done, the axis of ``self.log``'s values and of
+    Lightning's own callbacks (LearningRateMonitor). ``trainer.global_step`` counts optimizer steps, two or more a
+    batch under manual optimization, so values logged at it land at twice the step of the losses beside them."""
+    return trainer.fit_loop.epoch_loop._batches_that_stepped
+
+
 def log_picture(trainer: L.Trainer, key: str, picture: Image.Image) -> None:
     """Sends a picture to the trainer's loggers that take images: W&B (``log_image``) and TensorBoard
     (``experiment.add_image``, CHW uint8). Call on rank 0 (the loggers write there only)."""
     for logger in trainer.loggers:
         if hasattr(logger, "log_image"):
-            logger.log_image(key=key, images=[picture], step=trainer.global_step)
+            logger.log_image(key=key, images=[picture], step=logging_step(trainer))
         elif hasattr(getattr(logger, "experiment", None), "add_image"):
             array = np.asarray(picture)  # (H, W) grey or (H, W, C)
             chw = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
-            logger.experiment.add_image(key, chw, global_step=trainer.global_step, dataformats="CHW")
+            logger.experiment.add_image(key, chw, global_step=logging_step(trainer), dataformats="CHW")
 
 
 def log_text(trainer: L.Trainer, key: str, lines: list[str]) -> None:
     """Sends lines of text to the loggers that take text: W&B (a one-column table) and TensorBoard."""
     for logger in trainer.loggers:
         if hasattr(logger, "log_text"):
-            logger.log_text(key=key, columns=["sample"], data=[[line] for line in lines], step=trainer.global_step)
+            logger.log_text(key=key, columns=["sample"], data=[[line] for line in lines], step=logging_step(trainer))
         elif hasattr(getattr(logger, "experiment", None), "add_text"):
-            logger.experiment.add_text(key, "\n\n".join(lines), global_step=trainer.global_step)
+            logger.experiment.add_text(key, "\n\n".join(lines), global_step=logging_step(trainer))

@@ -4,6 +4,7 @@ same FID with one process and with two (DDP over gloo on the CPU)."""
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 import logging
 import warnings
 
@@ -142,3 +143,25 @@ def test_too_few_chunks_for_the_processes_is_a_clear_error():
     trainer = SimpleNamespace(global_rank=0, world_size=4)
     with pytest.raises(ValueError, match="gives 2 chunks for 4 processes"):
         cb.evaluate(trainer, SimpleNamespace(g_steps=torch.tensor(0)))
+
+
+def test_evaluation_and_losses_share_one_step_axis(tmp_path):
+    """Evaluations are logged at the step the losses are: the batches done, not the optimizer steps (two a batch)."""
+    import csv
+
+    from lightning.pytorch.loggers import CSVLogger
+
+    cb = Evaluation(every_n_steps=5, every_n_epochs=0, num_samples=64, batch_size=64, backbone=digits_classifier_file(),
+                    cache_dir=str(tmp_path), metrics=["fid"], at_train_end=False)
+    logger = CSVLogger(tmp_path / "logs")
+    trainer = L.Trainer(max_steps=20, accelerator="cpu", logger=logger, log_every_n_steps=1, limit_val_batches=0,
+                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, callbacks=[cb])
+    trainer.fit(_model(), datamodule=DigitsDataModule(image_size=8, batch_size=32))
+    with open(Path(logger.log_dir) / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    eval_steps = [int(r["step"]) for r in rows if r.get("eval/fid")]
+    loss_steps = [int(r["step"]) for r in rows if r.get("train/g_loss")]
+    assert trainer.global_step == 20 and len(loss_steps) == 10  # 10 batches, 2 optimizer steps each
+    # the evaluations after generator updates 5 and 10 sit at the steps of batches 5 and 10, as the losses do
+    assert eval_steps == [loss_steps[4], loss_steps[9]], (eval_steps, loss_steps)
+    assert max(eval_steps) < trainer.global_step

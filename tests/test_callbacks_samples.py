@@ -112,7 +112,8 @@ def test_grids_and_strips_reach_tensorboard(tmp_path):
     events.Reload()
     assert set(events.Tags()["images"]) == {"samples", "interpolation"}
     strips = events.Images("interpolation")
-    assert [e.step for e in strips] == [2, 4, 4]  # after g steps 1 and 2, and at the end (global step = 2 per batch)
+    # after batches 0 and 1 (the steps their losses are logged at; not global_step, 2 a batch), and at the end (2)
+    assert [e.step for e in strips] == [0, 1, 2]
     with Image.open(f"{logger.log_dir}/samples/interpolation_last.png") as png:
         # 6 x 10 images of 8 px with 1 px padding (55 x 91), enlarged 10x to >= 512 px across, in both places
         assert (strips[-1].width, strips[-1].height) == png.size == (10 * (6 * 9 + 1), 10 * (10 * 9 + 1))

@@ -31,6 +31,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from lit_gans.loggers import logging_step
 from lit_gans.metrics.classifier import load_backbone
 from lit_gans.metrics.features import tensor_bytes
 from lit_gans.metrics.scores import METRICS, FeatureScores
@@ -205,8 +206,9 @@ def log_metrics(trainer: L.Trainer, metrics: dict[str, float]) -> None:
     """Writes a callback's numbers to every logger (at the trainer's step) and to ``trainer.callback_metrics``.
 
     Straight to the loggers rather than ``pl_module.log``: that one writes step values only every
-    ``log_every_n_steps`` steps, and would drop an evaluation made in between.
+    ``log_every_n_steps`` steps, and would drop an evaluation made in between. The step is the one the training
+    losses are logged at (:func:`lit_gans.loggers.logging_step`), so both share one x axis.
     """
     trainer.callback_metrics.update({k: torch.tensor(v) for k, v in metrics.items()})
     for logger in trainer.loggers:  # Lightning's loggers write from global rank 0 only
-        logger.log_metrics(metrics, step=trainer.global_step)
+        logger.log_metrics(metrics, step=logging_step(trainer))

@@ -77,7 +77,7 @@ class TrainingHealth(L.Callback):
             return  # no generator update in this batch (n_critic > 1)
         self._last_g_step = g_steps
         metrics: dict[str, float] = {}
-        if getattr(pl_module, "logged_last_step", True):  # the steps that log (reading their values waits for the device)
+        if pl_module.logged_last_step:  # the steps that log (reading their values waits for the device)
             logged = trainer.callback_metrics
             if "train/g_grad_norm" in logged:
                 self.g_grad_norms.append(float(logged["train/g_grad_norm"]))

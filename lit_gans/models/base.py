@@ -214,8 +214,11 @@ class GANModule(L.LightningModule):
             self.on_train_epoch_end()
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        due = self.trainer._logger_connector.should_update_logs
+        if not (due or self.host_read):
+            forget_written_step_logs(self.trainer)
         # sticky until a training step uses it (with accumulation the step runs at the window's last batch)
-        self.host_read = self.host_read or self.trainer._logger_connector.should_update_logs
+        self.host_read = self.host_read or due
 
     def quiet_step(self) -> bool:
         """True during a training step that logs nothing (not :attr:`host_read`): values only logged can be skipped."""
@@ -478,6 +481,16 @@ class GANModule(L.LightningModule):
                 decorrelate_rng(self.trainer.global_rank)
         self._epoch_end_pending = bool(checkpoint.get("lit_gans_epoch_end_pending", False))
 
+
+
+def forget_written_step_logs(trainer: L.Trainer) -> None:
+    """Marks the per-step values logged so far (``on_epoch`` False) as spent once Lightning has copied them into
+    ``callback_metrics`` and written them: it otherwise walks them all again after every batch until they are logged
+    anew (~0.1 ms a batch for ten values). Values aggregated over the epoch are left alone."""
+    results = trainer._results
+    for item in results.values() if results is not None else ():
+        if not item.has_reset and item.is_tensor and not item.meta.on_epoch:
+            item.reset()
 
 
 @torch.no_grad()

@@ -58,7 +58,7 @@ class NonFiniteWatch:
         """Keeps ``loss`` of ``player`` at ``step``; with ``check`` (a step that reads the host anyway) tests it, and
         everything kept before, now: the error is raised before the loss's gradient reaches the weights."""
         if check:
-            self.check()
+            self.check(now=step)
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(_message(player, loss.item(), step))
             return

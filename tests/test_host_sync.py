@@ -104,7 +104,7 @@ def counter(monkeypatch):
     return counter
 
 
-def fit_counting(counter: SyncCounter, variant: str, log_every_n_steps: int = 10**6) -> L.LightningModule:
+def fit_counting(counter: SyncCounter, variant: str, folder: Path, log_every_n_steps: int = 10**6) -> L.LightningModule:
     cls, kwargs, data, batches = VARIANTS[variant]
     torch.manual_seed(0)
     dm = data()
@@ -114,20 +114,21 @@ def fit_counting(counter: SyncCounter, variant: str, log_every_n_steps: int = 10
         callbacks.append(TranslationTriplets(every_n_steps=10**6, num_images=4))
     # SeqGAN ends by itself after its stages (5 epochs of 6 batches); the others after `batches` batches
     length = dict(max_steps=-1, max_epochs=-1) if variant == "seqgan" else dict(max_steps=2 * batches)
-    trainer = quick_trainer(callbacks=[*callbacks, counter], log_every_n_steps=log_every_n_steps, **length)
+    trainer = quick_trainer(callbacks=[*callbacks, counter], log_every_n_steps=log_every_n_steps,
+                            default_root_dir=folder, **length)
     trainer.fit(model, dm)
     return model
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
-def test_no_host_sync_between_logging_steps(counter, variant):
-    fit_counting(counter, variant, log_every_n_steps=10)
+def test_no_host_sync_between_logging_steps(counter, variant, tmp_path):
+    fit_counting(counter, variant, tmp_path, log_every_n_steps=10)
     assert counter.quiet_batches >= 15  # most batches are steady-state ones
     undocumented = [c for c in counter.calls if not any(f"{f}:" in c and fn in c for f, fn in DOCUMENTED)]
     assert undocumented == [], f"{variant}: {len(undocumented)} host syncs, e.g. {sorted(set(undocumented))[:5]}"
 
 
-def test_sync_counter_catches_a_counter_read_back_from_a_buffer(counter, monkeypatch):
+def test_sync_counter_catches_a_counter_read_back_from_a_buffer(counter, monkeypatch, tmp_path):
     """The counter works: a generator cadence that reads a device buffer back, written as lit_gans code (compiled
     under the file name of lit_gans/models/base.py), is caught on every steady-state batch."""
     source = ("def generator_step_due(self):\n"
@@ -136,5 +137,5 @@ def test_sync_counter_catches_a_counter_read_back_from_a_buffer(counter, monkeyp
     exec(compile(source, base_module.__file__, "exec"), namespace)
     monkeypatch.setattr(base_module.GANModule, "generator_step_due", namespace["generator_step_due"])
     monkeypatch.setattr(base_module.GANModule, "step_buffer", torch.zeros((), dtype=torch.long), raising=False)
-    fit_counting(counter, "gan", log_every_n_steps=10)
+    fit_counting(counter, "gan", tmp_path, log_every_n_steps=10)
     assert len(counter.calls) == counter.quiet_batches > 0 and all(c.startswith("__int__ in base.py") for c in counter.calls)

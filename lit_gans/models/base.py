@@ -36,9 +36,9 @@ from lit_gans.checkpoints.resume import collect_rng_states, mark_finished_epoch,
 from lit_gans.models.host_state import NonFiniteWatch, keep_counters_in_state_dict
 
 OptimizerFactory = Callable[[Iterable], torch.optim.Optimizer]
+SchedulerFactory = Callable[[torch.optim.Optimizer], Any]
 #: attributes that only ever hold plain Python values (see GANModule.__setattr__)
 _PLAIN_STATE = frozenset({"_current_fx_name", "host_read", "logged_last_step", "_stepped", "micro_batches"})
-SchedulerFactory = Callable[[torch.optim.Optimizer], Any]
 
 
 class GANModule(L.LightningModule):
@@ -480,7 +480,6 @@ class GANModule(L.LightningModule):
             if self.trainer.world_size > 1:  # the checkpoint holds rank 0's states: every process its own noise again
                 decorrelate_rng(self.trainer.global_rank)
         self._epoch_end_pending = bool(checkpoint.get("lit_gans_epoch_end_pending", False))
-
 
 
 def forget_written_step_logs(trainer: L.Trainer) -> None:

@@ -15,8 +15,8 @@ One training batch (sections 2-4 and appendix A.1), with r the current resolutio
 
 The schedule is data: ``stable_kimg`` thousand images at 4x4, then for every next resolution ``fade_kimg`` thousand
 images of fade-in (alpha 0 -> 1) and ``stable_kimg`` thousand of stabilisation; ``batch_size`` and ``lr`` tables give
-the per-resolution values. The only state is the buffer ``images_shown`` (and ``trained_resolution`` /
-``trained_stable``, to know when a fade-in or a stabilisation phase starts); all are in every checkpoint, so a
+the per-resolution values. The only state is the counter ``images_shown`` (and ``trained_resolution`` /
+``trained_stable``, to know when a fade-in or a stabilisation phase starts), Python ints in the state dict; all are in every checkpoint, so a
 resumed run continues at the same (r, alpha).
 """
 

@@ -250,7 +250,7 @@ class GANModule(L.LightningModule):
                 loss, logs = loss_fn(part)
                 self.nonfinite.note(loss, "discriminator" if name == "d" else "generator", self.global_step,
                                     check=self.host_read)
-                self.manual_backward(loss / len(parts))
+                self.manual_backward(loss / len(parts) if len(parts) > 1 else loss)  # no division node for one part
                 part_logs.append({f"{name}_loss": loss.detach(), **logs})
             logs = mean_logs(part_logs)
             if self.host_read:

@@ -2,8 +2,8 @@
 
 - :class:`UserError`: something the user can fix (a path, a value, a checkpoint of another model); ``lit-gans``
   prints it as one line (``lit-gans: error: ...``) and exits with status 2.
-- :class:`NonFiniteLossError`: a player's loss became NaN or infinite; the base module raises it before the bad
-  gradient reaches the weights.
+- :class:`NonFiniteLossError`: a player's loss became NaN or infinite; the base module raises it on the first step
+  that reads the device after it (:mod:`lit_gans.models.host_state`), before any checkpoint of the weights it reached.
 - :func:`condense`: a nested, multi-line jsonargparse message as the one line the CLI prints.
 """
 
@@ -15,7 +15,7 @@ class UserError(Exception):
 
 
 class NonFiniteLossError(FloatingPointError):
-    """A player's loss became NaN or infinite; raised before the bad gradient reaches the weights."""
+    """A player's loss became NaN or infinite; raised before any checkpoint of the weights it reached is written."""
 
 
 def condense(message: str) -> str:

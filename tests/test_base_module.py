@@ -142,6 +142,32 @@ def test_non_finite_loss_stops_with_a_clear_error():
     assert all(torch.equal(a, b) for a, b in zip(before, model.discriminator.parameters()))
 
 
+class LateNaN(VanillaGAN):
+    """A discriminator loss that becomes NaN at its 6th update (batch 6, global step 10), a step that logs nothing."""
+
+    def discriminator_loss(self, batch):
+        loss, logs = super().discriminator_loss(batch)
+        return (loss * float("nan") if self.d_steps == 5 else loss), logs
+
+
+def test_non_finite_loss_between_logging_steps_is_caught_at_the_next_one():
+    model = LateNaN(z_dim=2, g_hidden=(8,), d_hidden=(8,))
+    with pytest.raises(NonFiniteLossError, match=r"discriminator loss became nan at step 10 \(noticed at step 18\)"):
+        quick_trainer(max_steps=40, log_every_n_steps=10).fit(model, toy_data())  # batch 10 (step 18) logs
+
+
+def test_no_checkpoint_holds_weights_a_non_finite_loss_reached(tmp_path):
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    every_batch = ModelCheckpoint(dirpath=tmp_path, every_n_train_steps=1, save_top_k=-1)
+    with pytest.raises(NonFiniteLossError, match="discriminator loss became nan at step 10"):
+        quick_trainer(max_steps=40, enable_checkpointing=True, callbacks=[every_batch]).fit(
+            LateNaN(z_dim=2, g_hidden=(8,), d_hidden=(8,)), toy_data())
+    saved = {int(p.stem.split("step=")[1]): torch.load(p, weights_only=True) for p in tmp_path.glob("*.ckpt")}
+    assert sorted(saved) == [2, 4, 6, 8, 10]  # batches 1-5; batch 6's update met the NaN: its checkpoint was refused
+    assert all(torch.isfinite(v).all() for ckpt in saved.values() for v in ckpt["state_dict"].values())
+
+
 @pytest.mark.parametrize("kwargs,match", [({"n_critic": 0}, "n_critic"), ({"ema_decay": 1.0}, "ema_decay"), ({"loss": "bce"}, "unknown loss")])
 def test_bad_training_options(kwargs, match):
     with pytest.raises(ValueError, match=match):

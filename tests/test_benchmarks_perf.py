@@ -55,3 +55,24 @@ def test_plain_stylegan2_loop_refuses_what_it_does_not_do(gpu_check):
     model.hparams.pl_weight = 2.0
     with pytest.raises(ValueError, match="no path length regularisation"):
         gpu_check.plain_stylegan2(model, gpu_check.make_batches(1, (1, 8, 8), 4, torch.device("cpu")))
+
+
+def test_overhead_reports_the_fixed_cost_and_the_trainers_floor(tmp_path, monkeypatch):
+    """overhead.py at toy sizes: the keys the README quotes, and its bare LightningModule trains like the plain loop."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    import overhead
+
+    out = tmp_path / "overhead.json"
+    monkeypatch.setattr(sys, "argv", ["overhead.py", "--steps", "1", "--repeats", "1", "--image-size", "8",
+                                      "--batch-size", "4", "--tiny-steps", "4", "--threads", "1", "--out", str(out)])
+    overhead.main()
+    report = json.loads(out.read_text())
+    assert len(report["tiny_cpu_seconds"]["floor"]) == 1 and report["tiny_steps"] == 4
+    floor = (report["tiny_cpu_seconds"]["floor"][0] - report["tiny_cpu_seconds"]["plain"][0]) * 1000 / 4
+    assert abs(report["lightning_floor_ms_per_step"] - floor) < 1e-9
+    torch.manual_seed(0)
+    model = overhead.DCGAN(data_shape=(1, 8, 8), z_dim=4, g_channels=4, d_channels=4)
+    bare = overhead.PlainInLightning(copy.deepcopy(model), 4)
+    before = [p.clone() for p in bare.parameters()]
+    overhead.lightning_run(bare, overhead.make_batches(2, 8, 4))
+    assert all(not torch.equal(a, b) for a, b in zip(before, bare.parameters()) if a.dim() > 1)  # both players moved

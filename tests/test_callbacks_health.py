@@ -24,14 +24,25 @@ def _quiet_lightning():
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
 
 
-def _feed(monitor: TrainingHealth, steps: list[dict[str, float]], probabilistic: bool = True) -> None:
-    """Calls the monitor as Lightning would after each batch, with these logged values, one generator step each."""
-    module = SimpleNamespace(g_steps=torch.tensor(0), adv=SimpleNamespace(probabilistic=probabilistic))
+def _feed(monitor: TrainingHealth, steps: list[dict[str, float]], probabilistic: bool = True,
+          logged: bool = True) -> None:
+    """Calls the monitor as Lightning would after each batch, with these logged values, one generator step each
+    (``logged``: whether the module logged at those steps)."""
+    module = SimpleNamespace(g_steps=0, logged_last_step=logged, adv=SimpleNamespace(probabilistic=probabilistic))
     trainer = SimpleNamespace(callback_metrics={}, loggers=[], global_step=0, datamodule=None)
     for i, values in enumerate(steps):
-        module.g_steps = torch.tensor(i + 1)
+        module.g_steps = i + 1
         trainer.callback_metrics = {f"train/{k}": torch.tensor(v) for k, v in values.items()}
         monitor.on_train_batch_end(trainer, module, None, None, i)
+
+
+def test_steps_that_logged_nothing_are_not_read():
+    """Between logging steps the values in callback_metrics are old ones, and reading them would wait for the device."""
+    monitor = TrainingHealth(window=2, every_n_steps=0)
+    _feed(monitor, [{"g_grad_norm": 1.0, "d_real": 0.6, "d_fake": 0.4}] * 5, logged=False)
+    assert len(monitor.g_grad_norms) == len(monitor.d_real) == 0
+    _feed(monitor, [{"g_grad_norm": 1.0, "d_real": 0.6, "d_fake": 0.4}] * 5)
+    assert len(monitor.g_grad_norms) == 2 and len(monitor.d_real) == 2
 
 
 def test_vanishing_gradients_and_saturated_discriminator_are_flagged_once():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import lightning as L
 import numpy as np
 import pytest
@@ -42,7 +44,7 @@ def trained(tmp_path_factory):
 
 # --- the history pool --------------------------------------------------------------------------------------------------
 def test_history_pool_fills_then_returns_a_stored_image_half_of_the_time():
-    pool = ImagePool(50, generator=torch.Generator().manual_seed(0))
+    pool = ImagePool(50, rng=random.Random(0))
     first = torch.arange(50.0).view(50, 1, 1, 1)
     assert torch.equal(pool.query(first[:30]), first[:30]) and torch.equal(pool.query(first[30:]), first[30:])
     assert len(pool.images) == 50

@@ -80,6 +80,33 @@ def plain_loop(model: DCGAN, batches, z_dim: int) -> tuple[float, float]:
     return time.perf_counter() - start, time.process_time() - cpu
 
 
+class PlainInLightning(L.LightningModule):
+    """The plain loop's step as a manual-optimisation LightningModule (``manual_backward``, Lightning's optimizer
+    wrappers, its hooks, no logging): what the Lightning Trainer alone costs, the floor under any module of it."""
+
+    def __init__(self, model: DCGAN, z_dim: int) -> None:
+        super().__init__()
+        self.G, self.D, self.z_dim = model.generator, model.discriminator, z_dim
+        self.automatic_optimization = False
+
+    def configure_optimizers(self):
+        return [torch.optim.Adam(net.parameters(), lr=2e-4, betas=(0.5, 0.999)) for net in (self.G, self.D)]
+
+    def training_step(self, batch, batch_idx: int) -> None:
+        real, (g_opt, d_opt) = batch[0], self.optimizers()
+        self.G.requires_grad_(False)
+        fake = self.G(torch.randn(real.shape[0], self.z_dim, device=real.device))
+        d_opt.zero_grad(set_to_none=True)
+        self.manual_backward(d_logistic_loss(self.D(real).flatten(), self.D(fake).flatten()))
+        d_opt.step()
+        self.G.requires_grad_(True)
+        self.D.requires_grad_(False)
+        g_opt.zero_grad(set_to_none=True)
+        self.manual_backward(g_nonsaturating_loss(self.D(self.G(torch.randn(real.shape[0], self.z_dim))).flatten()))
+        g_opt.step()
+        self.D.requires_grad_(True)
+
+
 def lightning_run(model: DCGAN, batches) -> tuple[float, float]:
     """lit_gans' module under the Trainer on the same batches; returns (wall, CPU) seconds of ``fit``'s training loop."""
     loader = DataLoader(FixedBatches(batches), batch_size=None, shuffle=False)
@@ -104,17 +131,21 @@ class _LoopTimer(L.Callback):
         self.seconds, self.cpu_seconds = time.perf_counter() - self.start, time.process_time() - self.cpu
 
 
-def compare(template: DCGAN, batches, z_dim: int, repeats: int) -> tuple[list, list]:
-    """(plain runs, lightning runs) of (wall, CPU) seconds, after a warm-up of each, in ABBA order."""
-    plain_loop(copy.deepcopy(template), batches[:3], z_dim)  # warm-up: allocator, kernels
-    lightning_run(copy.deepcopy(template), batches[:3])  # warm-up of the Trainer path too
-    plain, lightning = [], []
+def compare(template: DCGAN, batches, z_dim: int, repeats: int, floor: bool = False) -> tuple[list, ...]:
+    """(plain runs, lightning runs[, floor runs]) of (wall, CPU) seconds, after a warm-up of each, in ABBA order
+    (the floor, :class:`PlainInLightning`, between the two)."""
+    runs = {"plain": lambda b: plain_loop(copy.deepcopy(template), b, z_dim),
+            "lightning": lambda b: lightning_run(copy.deepcopy(template), b)}
+    if floor:
+        runs = {"plain": runs["plain"], "floor": lambda b: lightning_run(PlainInLightning(copy.deepcopy(template), z_dim), b),
+                "lightning": runs["lightning"]}
+    for fn in runs.values():
+        fn(batches[:3])  # warm-up: allocator, kernels, the Trainer path
+    out: dict[str, list] = {name: [] for name in runs}
     for i in range(repeats):
-        runs = [("plain", lambda: plain_loop(copy.deepcopy(template), batches, z_dim)),
-                ("lightning", lambda: lightning_run(copy.deepcopy(template), batches))]
-        for name, fn in runs if i % 2 == 0 else runs[::-1]:  # ABBA: neither always goes first
-            (plain if name == "plain" else lightning).append(fn())
-    return plain, lightning
+        for name in list(runs) if i % 2 == 0 else list(runs)[::-1]:  # ABBA: none always goes first
+            out[name].append(runs[name](batches))
+    return tuple(out.values())
 
 
 def main() -> None:
@@ -140,8 +171,10 @@ def main() -> None:
     # 8x8, batch 4) that the compute nearly vanishes, many steps; extra CPU ms per step of the Lightning loop.
     torch.manual_seed(0)
     tiny = DCGAN(data_shape=(1, 8, 8), z_dim=4, g_channels=4, d_channels=4)
-    tiny_plain, tiny_lightning = compare(tiny, make_batches(args.tiny_steps, 8, 4), 4, args.repeats)
-    fixed_ms = statistics.median((lt[1] - pt[1]) * 1000 / args.tiny_steps for lt, pt in zip(tiny_lightning, tiny_plain))
+    tiny_plain, tiny_floor, tiny_lightning = compare(tiny, make_batches(args.tiny_steps, 8, 4), 4, args.repeats, floor=True)
+    extra_ms = lambda runs: statistics.median(  # noqa: E731
+        (r[1] - pt[1]) * 1000 / args.tiny_steps for r, pt in zip(runs, tiny_plain))
+    fixed_ms, floor_ms = extra_ms(tiny_lightning), extra_ms(tiny_floor)
     ratios = [lt[0] / pt[0] for lt, pt in zip(lightning, plain)]
     cpu_ratios = [lt[1] / pt[1] for lt, pt in zip(lightning, plain)]
     plain_ms = 1000 * statistics.median(c for _, c in plain) / args.steps
@@ -155,6 +188,10 @@ def main() -> None:
         "plain_cpu_seconds": [c for _, c in plain],
         "lightning_cpu_seconds": [c for _, c in lightning],
         "fixed_overhead_ms_per_step": fixed_ms,
+        # the same step written as a bare manual-optimisation LightningModule: what the Trainer alone adds
+        "lightning_floor_ms_per_step": floor_ms,
+        "tiny_cpu_seconds": {"plain": [c for _, c in tiny_plain], "floor": [c for _, c in tiny_floor],
+                             "lit_gans": [c for _, c in tiny_lightning]},
         "estimated_ratio": 1 + fixed_ms / plain_ms,
         "tiny_steps": args.tiny_steps,
         "steps": args.steps,
@@ -180,7 +217,8 @@ def main() -> None:
           f"{result['cpu_ratio']:.3f} |")
     print(f"\nFixed cost of the Lightning loop (tiny nets, {args.tiny_steps} steps): {fixed_ms:.2f} CPU ms per step more "
           f"than the plain loop; added to the plain loop's {plain_ms:.0f} ms per step above: ratio "
-          f"{result['estimated_ratio']:.3f}.")
+          f"{result['estimated_ratio']:.3f}. The same step as a bare manual-optimisation LightningModule (the Trainer's "
+          f"own cost): {floor_ms:.2f} CPU ms per step more than the plain loop.")
 
 
 if __name__ == "__main__":

@@ -3,13 +3,13 @@ describe, seen while they happen.
 
 - **Vanishing generator gradients.** When the discriminator becomes near-perfect, the minimax generator loss
   log(1 - D(G(z))) saturates and its gradient vanishes (Goodfellow et al. 2014, section 3; Arjovsky & Bottou 2017,
-  arXiv:1701.04862). Watched: the median generator gradient norm over the last ``window`` generator steps against the
-  largest such median seen so far; and, for probabilistic losses, mean D(x) near 1 with mean D(G(z)) near 0.
+  arXiv:1701.04862). Watched: the median generator gradient norm over the last ``window`` logged generator steps (the
+  model logs every ``log_every_n_steps``) against the largest such median seen so far; and, for probabilistic losses, mean D(x) near 1 with mean D(G(z)) near 0.
 - **Mode collapse.** The generator maps many z to few outputs. Watched every ``every_n_steps`` generator steps on
   ``num_samples`` samples (fixed seed): their diversity, the mean pairwise distance, against the real data's; and,
   on 2D mixtures (a data module with ``means`` and ``std``), the modes captured (:mod:`lit_gans.metrics.modes`).
-- **NaN or Inf losses** stop the run in :class:`~lit_gans.models.base.GANModule` before the bad step; this monitor
-  adds where the last checkpoint is.
+- **NaN or Inf losses** stop the run in :class:`~lit_gans.models.base.GANModule` (at the next logging step, before
+  any checkpoint of the weights they reached); this monitor adds where the last checkpoint is.
 
 Each problem is warned once, in plain words; the numbers are logged as ``health/*`` at every check.
 """
@@ -76,13 +76,15 @@ class TrainingHealth(L.Callback):
         if g_steps == self._last_g_step:
             return  # no generator update in this batch (n_critic > 1)
         self._last_g_step = g_steps
-        logged = trainer.callback_metrics
-        if "train/g_grad_norm" in logged:
-            self.g_grad_norms.append(float(logged["train/g_grad_norm"]))
-        if "train/d_real" in logged and "train/d_fake" in logged:
-            self.d_real.append(float(logged["train/d_real"]))
-            self.d_fake.append(float(logged["train/d_fake"]))
-        metrics = self.check_gradients(g_steps, probabilistic=pl_module.adv.probabilistic)
+        metrics: dict[str, float] = {}
+        if pl_module.logged_last_step:  # the steps that log (reading their values waits for the device)
+            logged = trainer.callback_metrics
+            if "train/g_grad_norm" in logged:
+                self.g_grad_norms.append(float(logged["train/g_grad_norm"]))
+            if "train/d_real" in logged and "train/d_fake" in logged:
+                self.d_real.append(float(logged["train/d_real"]))
+                self.d_fake.append(float(logged["train/d_fake"]))
+            metrics = self.check_gradients(g_steps, probabilistic=pl_module.adv.probabilistic)
         if self.every_n_steps and g_steps % self.every_n_steps == 0:
             metrics |= self.check_diversity(trainer, pl_module, g_steps)
         if metrics:

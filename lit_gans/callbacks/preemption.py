@@ -10,7 +10,8 @@ callback adds the missing halves:
    requeue signal: that one writes ``hpc_ckpt_N.ckpt`` from inside the signal handler, wherever the step happens to
    be (between the D and the G update, say; under DDP its save waits at a barrier the other ranks may never reach).
    Here the handler only notes the signal; at the end of each training batch the processes agree (an all-reduce
-   under DDP: a signal that reached one rank in time stops all of them) and set Lightning's stop flag together, so
+   of a host tensor under DDP, on a gloo group so that no batch waits for the GPU: a signal that reached one rank in
+   time stops all of them) and set Lightning's stop flag together, so
    every rank stops after the same batch; the job is requeued after 2.
 2. On ``SIGTERMException`` during ``fit``, the run's ``last.ckpt`` is written (in the ModelCheckpoint folder, else in
    ``default_root_dir``) with every counter, RNG state and the DataLoader's place in the epoch, so a resumed run
@@ -33,6 +34,7 @@ import subprocess
 from typing import Any, Optional
 
 import lightning as L
+import torch
 from lightning.fabric.plugins.environments import SLURMEnvironment
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.trainer.states import TrainerFn
@@ -55,6 +57,7 @@ class Preemption(Callback):
         self.slurm_requeue = False  # SLURM with auto-requeue: this callback handles the requeue signal
         self.signalled = False  # the requeue signal reached this process
         self.requeue = False  # the processes agreed to stop: requeue the job once last.ckpt is written
+        self._group = None  # the host-side process group of the agreement (DDP)
 
     # --- 1. SIGUSR1 -> Lightning's SIGTERM handling, or a stop and a requeue under SLURM -----------------------------
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -64,6 +67,7 @@ class Preemption(Callback):
         self.signalled = self.requeue = False
         if self.slurm_requeue:
             signal.signal(env.requeue_signal, self._note_signal)
+            self._group = host_group(trainer)
         elif self.sigusr1 and hasattr(signal, "SIGUSR1"):
             signal.signal(signal.SIGUSR1, _forward_to_sigterm_handler)
 
@@ -73,9 +77,18 @@ class Preemption(Callback):
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
         # Lightning checks its stop flag right after this hook. Its SIGTERM handler sets the flag too, but under DDP
         # it broadcasts from inside the handler, in the middle of whatever collective the ranks are in.
-        if self.slurm_requeue and trainer.strategy.reduce_boolean_decision(self.signalled, all=False):
+        if self.slurm_requeue and self._anyone_signalled(trainer):
             self.requeue = True
             trainer._signal_connector.received_sigterm = True
+
+    def _anyone_signalled(self, trainer: L.Trainer) -> bool:
+        """Whether the signal reached any process: a sum over the processes of a host tensor, on a gloo group (on the
+        device the reduction would make every batch wait for the GPU)."""
+        if trainer.world_size == 1:
+            return self.signalled
+        flag = torch.tensor([int(self.signalled)])
+        torch.distributed.all_reduce(flag, group=self._group)
+        return flag.tolist()[0] > 0  # a host tensor: no wait for the device
 
     # --- 2. the checkpoint ----------------------------------------------------------------------------------------------
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
@@ -96,6 +109,14 @@ class Preemption(Callback):
         run_id = wandb_run_id(trainer)
         if run_id is not None:
             checkpoint["wandb_run_id"] = run_id
+
+
+def host_group(trainer: L.Trainer):
+    """A process group whose collectives run on host tensors: the default one under gloo, else a new gloo group
+    (made on every process at the same point, on_train_start); ``None`` for a single process."""
+    if trainer.world_size == 1 or not torch.distributed.is_initialized():
+        return None
+    return None if torch.distributed.get_backend() == "gloo" else torch.distributed.new_group(backend="gloo")
 
 
 def _forward_to_sigterm_handler(signum: int, frame: Any) -> None:

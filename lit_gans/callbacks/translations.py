@@ -44,8 +44,11 @@ class TranslationTriplets(L.Callback):
             self._write(trainer, pl_module, int(pl_module.g_steps))
 
     def _hold(self, a: Tensor, b: Tensor) -> None:
-        """Collects images from the first batches until ``num_images`` of each domain are held."""
-        a, b = a.detach().cpu(), b.detach().cpu()
+        """Collects images from the first batches until ``num_images`` of each domain are held (on the batches' device:
+        no copy to the host, which would wait for the device, before a picture is drawn)."""
+        if self.held_a is not None and len(self.held_a) >= self.num_images and len(self.held_b) >= self.num_images:
+            return
+        a, b = a[: self.num_images].detach().clone(), b[: self.num_images].detach().clone()
         self.held_a = a if self.held_a is None else torch.cat([self.held_a, a])
         self.held_b = b if self.held_b is None else torch.cat([self.held_b, b])
         self.held_a, self.held_b = self.held_a[: self.num_images], self.held_b[: self.num_images]

@@ -28,6 +28,7 @@ callbacks) translates given images, or uniform noise when given none, since the 
 from __future__ import annotations
 
 import functools
+import random
 from typing import Literal, NamedTuple, Optional, Sequence
 
 import torch
@@ -49,10 +50,11 @@ class ImagePool:
     its place), and otherwise returned as is. ``size = 0`` turns the pool off.
     """
 
-    def __init__(self, size: int = 50, generator: Optional[torch.Generator] = None) -> None:
+    def __init__(self, size: int = 50, rng: Optional[random.Random] = None) -> None:
         if size < 0:
             raise ValueError(f"pool_size must be >= 0, got {size}")
-        self.size, self.generator = size, generator
+        self.size = size
+        self.rng = rng if rng is not None else random  # Python's global RNG (saved in checkpoints) by default
         self.images: list[Tensor] = []
 
     def query(self, images: Tensor) -> Tensor:
@@ -64,8 +66,8 @@ class ImagePool:
             if len(self.images) < self.size:
                 self.images.append(image.clone())
                 out.append(image)
-            elif torch.rand((), generator=self.generator) < 0.5:
-                i = int(torch.randint(self.size, (), generator=self.generator))
+            elif self.rng.random() < 0.5:  # drawn on the host: no read of the device
+                i = self.rng.randrange(self.size)
                 out.append(self.images[i].to(image.device))
                 self.images[i] = image.clone()
             else:

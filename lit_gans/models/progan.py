@@ -15,8 +15,8 @@ One training batch (sections 2-4 and appendix A.1), with r the current resolutio
 
 The schedule is data: ``stable_kimg`` thousand images at 4x4, then for every next resolution ``fade_kimg`` thousand
 images of fade-in (alpha 0 -> 1) and ``stable_kimg`` thousand of stabilisation; ``batch_size`` and ``lr`` tables give
-the per-resolution values. The only state is the buffer ``images_shown`` (and ``trained_resolution`` /
-``trained_stable``, to know when a fade-in or a stabilisation phase starts); all are in every checkpoint, so a
+the per-resolution values. The only state is the counter ``images_shown`` (and ``trained_resolution`` /
+``trained_stable``, to know when a fade-in or a stabilisation phase starts), Python ints in the state dict; all are in every checkpoint, so a
 resumed run continues at the same (r, alpha).
 """
 
@@ -112,6 +112,7 @@ class ProGAN(GANModule):
     """
 
     default_optimizer = (torch.optim.Adam, {"lr": 1e-3, "betas": (0.0, 0.99), "eps": 1e-8})
+    host_counters = GANModule.host_counters + ("images_shown", "trained_resolution", "trained_stable")
 
     def __init__(
         self,
@@ -146,10 +147,8 @@ class ProGAN(GANModule):
         self.generator = ProGANGenerator(z_dim, c, size, channels)
         self.discriminator = ProGANDiscriminator(c, size, channels, group_size)
         # the schedule's position: real images shown to D so far, and the resolution and stage (1: stable, 0: fading
-        # in) the last step trained
-        self.register_buffer("images_shown", torch.zeros((), dtype=torch.long))
-        self.register_buffer("trained_resolution", torch.zeros((), dtype=torch.long))
-        self.register_buffer("trained_stable", torch.zeros((), dtype=torch.long))
+        # in) the last step trained; Python ints saved in the state dict (host_counters)
+        self.images_shown, self.trained_resolution, self.trained_stable = 0, 0, 0
 
     @staticmethod
     def _check_args(data_shape, fade_kimg, stable_kimg, batch_size, lr) -> tuple[int, int]:
@@ -167,7 +166,7 @@ class ProGAN(GANModule):
     @property
     def phase(self) -> Phase:
         """The schedule's phase at the current image count."""
-        r, alpha = schedule_phase(int(self.images_shown), self.target, self.fade_images, self.stable_images)
+        r, alpha = schedule_phase(self.images_shown, self.target, self.fade_images, self.stable_images)
         return Phase(r, alpha, self._lookup(self.batch_table, r), self._lookup(self.lr_table, r))
 
     @staticmethod
@@ -180,7 +179,7 @@ class ProGAN(GANModule):
         """Step 1's side effects: a fresh Adam state when a fade-in or a stabilisation phase starts, and the phase's
         learning rate."""
         stable = int(phase.alpha >= 1.0)
-        new_stage = (int(self.trained_resolution), int(self.trained_stable)) != (phase.resolution, stable)
+        new_stage = (self.trained_resolution, self.trained_stable) != (phase.resolution, stable)
         for opt in self.optimizers():
             opt = getattr(opt, "optimizer", opt)  # Lightning wraps each optimizer
             if new_stage and self.hparams.reset_optimizer_on_grow:
@@ -188,8 +187,7 @@ class ProGAN(GANModule):
             for group in opt.param_groups if self.lr_table else ():  # no table: the lr stays the optimizer's own
                 group.setdefault("base_lr", group["lr"])  # the optimizer's own lr, kept in its state_dict
                 group["lr"] = phase.lr if phase.lr is not None else group["base_lr"]
-        self.trained_resolution.fill_(phase.resolution)
-        self.trained_stable.fill_(stable)
+        self.trained_resolution, self.trained_stable = phase.resolution, stable
 
     # --- the training step ----------------------------------------------------------------------------------------
     def training_step(self, batch: Any, batch_idx: int) -> None:
@@ -209,13 +207,12 @@ class ProGAN(GANModule):
             x = x[: phase.batch_size]
         x = real_images_at(x, phase.resolution, phase.alpha)
         # 3.-5. critic step, generator step, EMA (GANModule.training_step with the losses below)
+        logs = self.host_read  # the base step logs only then (it reads the host)
         super().training_step(x, batch_idx)
         self.images_shown += x.shape[0]
-        self.log_dict(
-            {"train/resolution": float(phase.resolution), "train/alpha": phase.alpha,
-             "train/kimg": self.images_shown.item() / 1000.0},
-            batch_size=x.shape[0],
-        )
+        if logs:
+            self.log_dict({"train/resolution": float(phase.resolution), "train/alpha": phase.alpha,
+                           "train/kimg": self.images_shown / 1000.0}, batch_size=x.shape[0])
 
     def critic(self, x: Tensor) -> Tensor:
         """D(x) at the current phase, shape (N,)."""

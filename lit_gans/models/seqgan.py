@@ -103,6 +103,7 @@ class SeqGAN(GANModule):
 
     default_optimizer = (torch.optim.Adam, {"lr": 1e-2})
     default_d_optimizer = (torch.optim.Adam, {"lr": 1e-4})
+    host_counters = GANModule.host_counters + ("schedule_epoch",)
     has_latent = False  # G_θ draws its tokens itself: no z
 
     def __init__(
@@ -150,7 +151,7 @@ class SeqGAN(GANModule):
                                               d_output_layer)
         # G_β: a delayed copy only when asked for; otherwise the generator itself (the paper's G_β = G_θ)
         self.rollout = copy.deepcopy(self.generator).requires_grad_(False) if rollout_update_rate is not None else None
-        self.register_buffer("schedule_epoch", torch.zeros((), dtype=torch.long))  # epochs of the schedule done
+        self.schedule_epoch = 0  # epochs of the schedule done (a Python int saved in the state dict: host_counters)
         self._negatives: Optional[Tensor] = None  # (pool, T) generated sequences of the current d-step
         self._order: Optional[Tensor] = None  # this epoch's shuffle of the negatives
 
@@ -165,7 +166,7 @@ class SeqGAN(GANModule):
 
     def stage(self) -> tuple[str, int]:
         """(name of the current stage, epochs already done in it); ``("done", 0)`` after the last one."""
-        done = int(self.schedule_epoch)
+        done = self.schedule_epoch
         for s in self.schedule():
             if done < s.epochs:
                 return s.name, done
@@ -174,7 +175,7 @@ class SeqGAN(GANModule):
 
     def stage_ends_with_this_epoch(self) -> bool:
         """Asked at the end of an epoch, before the module counts it: whether it is the last of a stage."""
-        done, boundary = int(self.schedule_epoch) + 1, 0
+        done, boundary = self.schedule_epoch + 1, 0
         for stage in self.schedule():
             boundary += stage.epochs
             if stage.epochs and done == boundary:
@@ -205,8 +206,9 @@ class SeqGAN(GANModule):
             fake = self._negatives[self._order[batch_idx * len(real) : (batch_idx + 1) * len(real)]]
             logs |= self.player_step("d", d_opt, self.discriminator, self.discriminator_loss, (real, fake))
             self.d_steps += 1
-        self.log_dict({f"train/{k}": v for k, v in logs.items()}, batch_size=len(real))
-        self.log("train/stage", float(["mle", "d_pretrain", "adversarial"].index(name)), batch_size=1)
+        if self.host_read:
+            self.log("train/stage", float(["mle", "d_pretrain", "adversarial"].index(name)), batch_size=1)
+        self.log_train(logs, len(real))
 
     def adversarial_generator_steps(self, opt, n: int, first_round: bool) -> dict[str, Tensor]:
         """Steps 3 and 4a-b: policy-gradient updates of G_θ, then the delayed rollout update (if any)."""

@@ -64,8 +64,8 @@ def ema_beta(batch_size: int, ema_kimg: float, images_seen: Optional[int] = None
     return 0.5 ** (batch_size / max(ema_nimg, 1e-8))
 
 
-def mix_styles(ws: Tensor, ws2: Tensor, cutoff: int) -> Tensor:
-    """ws for layers < cutoff, ws2 from cutoff on; (N, num_ws, w_dim)."""
+def mix_styles(ws: Tensor, ws2: Tensor, cutoff: Union[int, Tensor]) -> Tensor:
+    """ws for layers < cutoff, ws2 from cutoff on; (N, num_ws, w_dim); ``cutoff`` an int or a 0-d device tensor."""
     layer = torch.arange(ws.shape[1], device=ws.device)[None, :, None]
     return torch.where(layer < cutoff, ws, ws2)
 
@@ -175,8 +175,10 @@ class StyleGAN2(GANModule):
 
         Only the first latent moves w_avg (the official loss maps the second with ``skip_w_avg_update``)."""
         ws = net.mapping(self.sample_latent(n))
-        if self.hparams.style_mixing_prob > 0 and torch.rand(()) < self.hparams.style_mixing_prob:
-            cutoff = int(torch.randint(1, net.num_ws, ()))
+        if self.hparams.style_mixing_prob > 0:  # drawn on the device, as the official loss does: no host read
+            cutoff = torch.randint(1, net.num_ws, (), device=ws.device)
+            mixing = torch.rand((), device=ws.device) < self.hparams.style_mixing_prob
+            cutoff = torch.where(mixing, cutoff, net.num_ws)  # num_ws: no layer takes the second latent
             ws = mix_styles(ws, net.mapping(self.sample_latent(n), skip_w_avg_update=True), cutoff)
         return ws
 
@@ -210,7 +212,7 @@ class StyleGAN2(GANModule):
 
     def ema_decay_at(self, batch_size: int) -> float:
         """Step 5: the EMA's per-step decay from its half-life in images (``ema_kimg``) at this batch size."""
-        images_seen = int(self.g_steps) * batch_size
+        images_seen = self.g_steps * batch_size
         return ema_beta(batch_size, self.hparams.ema_kimg, images_seen, self.hparams.ema_rampup)
 
     # --- optimizers: Adam adjusted for lazy regularisation ----------------------------------------------------------
@@ -236,7 +238,7 @@ class StyleGAN2(GANModule):
 
     def on_fit_start(self) -> None:
         super().on_fit_start()  # makes the EMA generator
-        if self.hparams.init_from and int(self.d_steps) == 0:  # a fresh run, not a resumed one
+        if self.hparams.init_from and self.d_steps == 0:  # a fresh run, not a resumed one
             rank_zero_info(self.load_transfer(self.hparams.init_from))
 
     def load_transfer(self, path: str) -> str:

@@ -136,10 +136,12 @@ class _CriticGAN(GANModule):
 
     def generator_step_due(self) -> bool:
         # step 2 once generator iteration g_steps has had all its critic iterations
-        return int(self.d_steps) >= self.schedule.critic_steps_through(int(self.g_steps))
+        return self.d_steps >= self.schedule.critic_steps_through(self.g_steps)
 
     def d_output_logs(self, real_out: Tensor, fake_out: Tensor) -> dict[str, Tensor]:
-        """Mean critic values, and E[C(x)] - E[C(G(z))]: the critic's estimate of W(P_r, P_g)."""
+        """Mean critic values, and E[C(x)] - E[C(G(z))]: the critic's estimate of W(P_r, P_g) (on logging steps)."""
+        if self.quiet_step():
+            return {}
         w_distance = (real_out.detach().mean() - fake_out.detach().mean())
         return {**super().d_output_logs(real_out, fake_out), "w_distance": w_distance}
 

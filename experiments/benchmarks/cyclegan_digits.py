@@ -25,70 +25,39 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
+import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import lightning as L
-import numpy as np
-import scipy.linalg
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from lit_gans.callbacks.translations import triplet_grid
 from lit_gans.data.unpaired import DigitsStylesDataModule
+from lit_gans.metrics.classifier import ClassifierFeatures, accuracy, fit_classifier
+from lit_gans.metrics.scores import FeatureScores
 from lit_gans.models.cyclegan import CycleGAN
 
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "cyclegan_digits.json"
+SIZE = 16
 
 
-class SmallCNN(nn.Module):
-    """(N, 1, 16, 16) -> 10 logits; ``features`` is the 64-d penultimate layer used for FID."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (N, 32, 8, 8)
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (N, 64, 4, 4)
-            nn.Flatten(), nn.Linear(64 * 16, 64), nn.ReLU(),
-        )
-        self.head = nn.Linear(64, 10)
-
-    def features(self, x: Tensor) -> Tensor:
-        return self.body(x)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.body(x))
+def judges(split: dict, seed: int = 0) -> dict[str, ClassifierFeatures]:
+    """Per domain, the project's digits classifier (:func:`~lit_gans.metrics.classifier.fit_classifier`, seeded)
+    trained on that domain's real training images at 16x16: it labels translations, and its 64-d penultimate layer
+    is the FID backbone (:class:`~lit_gans.metrics.classifier.ClassifierFeatures`)."""
+    return {d: ClassifierFeatures(fit_classifier(split[f"train_{d}"]["images"], split[f"train_{d}"]["labels"],
+                                                 epochs=20, seed=seed), SIZE) for d in ("a", "b")}
 
 
-def train_classifier(x: Tensor, y: Tensor, epochs: int = 30, seed: int = 0) -> SmallCNN:
-    torch.manual_seed(seed)
-    net = SmallCNN()
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    gen = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        for idx in torch.randperm(len(x), generator=gen).split(64):
-            loss = F.cross_entropy(net(x[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    return net.eval()
-
-
-@torch.no_grad()
-def accuracy(net: SmallCNN, x: Tensor, y: Tensor) -> float:
-    return float((net(x).argmax(1) == y).float().mean())
-
-
-@torch.no_grad()
-def fid(net: SmallCNN, x: Tensor, y: Tensor) -> float:
-    """Frechet distance between Gaussians fitted to the classifier features of two image sets."""
-    f1, f2 = net.features(x).double().numpy(), net.features(y).double().numpy()
-    mu1, mu2 = f1.mean(0), f2.mean(0)
-    eps = 1e-6 * np.eye(f1.shape[1])  # dead ReLU units make the covariances singular
-    s1, s2 = np.cov(f1, rowvar=False) + eps, np.cov(f2, rowvar=False) + eps
-    covmean = scipy.linalg.sqrtm(s1 @ s2).real
-    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2.0 * covmean))
+def fid(backbone: ClassifierFeatures, fake: Tensor, real: Tensor) -> float:
+    scores = FeatureScores(backbone, metrics=("fid",))
+    scores.update(real, real=True)
+    scores.update(fake, real=False)
+    return float(scores.compute()["fid"])
 
 
 def mae(x: Tensor, y: Tensor) -> float:
@@ -104,43 +73,44 @@ class EpochReport(L.Callback):
               f"cycle_b {float(m['train/cycle_b']):.3f}", flush=True)
 
 
-def train_cyclegan(dm: DigitsStylesDataModule, args: argparse.Namespace) -> tuple[CycleGAN, float]:
-    L.seed_everything(args.seed)
+def train_cyclegan(dm: DigitsStylesDataModule, args: argparse.Namespace, seed: int) -> tuple[CycleGAN, float]:
+    """Trains for ``--epochs`` (the last ``--epochs-decay`` with the linear learning-rate decay); returns the model
+    and the CPU seconds of training (this process, one thread)."""
+    L.seed_everything(seed, verbose=False)
     model = CycleGAN(
         data_shape=dm.data_shape, g_channels=args.g_channels, d_channels=args.d_channels,
-        n_residual_blocks=args.n_residual_blocks, d_layers=args.d_layers,
+        n_residual_blocks=args.n_residual_blocks, d_layers=args.d_layers, lambda_identity=args.lambda_identity,
         n_epochs=args.epochs - args.epochs_decay, n_epochs_decay=args.epochs_decay,
+        g_optimizer=partial(torch.optim.Adam, lr=args.lr, betas=(0.5, 0.999)),
+        d_optimizer=partial(torch.optim.Adam, lr=args.lr, betas=(0.5, 0.999)),
     )
     trainer = L.Trainer(
         max_epochs=args.epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, accelerator="cpu", devices=1, callbacks=[EpochReport()],
+        enable_model_summary=False, accelerator="cpu", devices=1, callbacks=[EpochReport()], limit_val_batches=0,
     )
-    start = time.perf_counter()
+    start = time.process_time()
     trainer.fit(model, dm)
-    return model.eval(), time.perf_counter() - start
+    return model.eval(), time.process_time() - start
 
 
-def evaluate(model: CycleGAN, dm: DigitsStylesDataModule) -> dict[str, float]:
-    s = dm.split
-    clf = {"a": train_classifier(s["train_a"]["images"], s["train_a"]["labels"]),
-           "b": train_classifier(s["train_b"]["images"], s["train_b"]["labels"])}
+def evaluate(model: CycleGAN, split: dict, clf: dict[str, ClassifierFeatures]) -> dict[str, float]:
     out: dict[str, float] = {}
     for src, dst, direction in (("a", "b", "AtoB"), ("b", "a", "BtoA")):
-        test, other = s[f"test_{src}"], s[f"test_{dst}"]
+        test, other = split[f"test_{src}"], split[f"test_{dst}"]
         back = "BtoA" if direction == "AtoB" else "AtoB"
         fake = model.translate(test["images"], direction)
         rec = model.translate(fake, back)
-        tag, net = f"{src}{dst}", clf[dst]
+        tag, judge = f"{src}{dst}", clf[dst]
         out |= {
-            f"label_preservation_{tag}": accuracy(net, fake, test["labels"]),
-            f"classifier_accuracy_real_{dst}": accuracy(net, other["images"], other["labels"]),
-            f"label_accuracy_untranslated_{tag}": accuracy(net, test["images"], test["labels"]),
+            f"label_preservation_{tag}": accuracy(judge.net, fake, test["labels"]),
+            f"classifier_accuracy_real_{dst}": accuracy(judge.net, other["images"], other["labels"]),
+            f"label_accuracy_untranslated_{tag}": accuracy(judge.net, test["images"], test["labels"]),
             f"pixel_error_{tag}": mae(fake, test["other"]),
             f"pixel_error_untranslated_{tag}": mae(test["images"], test["other"]),
             f"cycle_error_{src}": mae(rec, test["images"]),
-            f"fid_{tag}": fid(net, fake, other["images"]),
-            f"fid_untranslated_{tag}": fid(net, test["images"], other["images"]),
-            f"fid_real_train_vs_test_{dst}": fid(net, s[f"train_{dst}"]["images"], other["images"]),
+            f"fid_{tag}": fid(judge, fake, other["images"]),
+            f"fid_untranslated_{tag}": fid(judge, test["images"], other["images"]),
+            f"fid_real_train_vs_test_{dst}": fid(judge, split[f"train_{dst}"]["images"], other["images"]),
         }
     return out
 
@@ -157,8 +127,10 @@ def markdown(r: dict) -> str:
         ("FID, untranslated source vs real target", "fid_untranslated_ab", "fid_untranslated_ba"),
         ("FID, real train vs real test (floor)", "fid_real_train_vs_test_b", "fid_real_train_vs_test_a"),
     ]
-    lines = ["| metric (test digits) | A→B (thin→thick) | B→A (thick→thin) |", "|---|---|---|"]
-    lines += [f"| {name} | {r[ab]:.3f} | {r[ba]:.3f} |" for name, ab, ba in rows]
+    n = len(r["runs"])
+    lines = [f"| metric (test digits, mean ± std over {n} seeds) | A→B (thin→thick) | B→A (thick→thin) |", "|---|---|---|"]
+    lines += [f"| {name} | {r[ab]:.3f} ± {r[ab + '_std']:.3f} | {r[ba]:.3f} ± {r[ba + '_std']:.3f} |"
+              for name, ab, ba in rows]
     return "\n".join(lines)
 
 
@@ -167,27 +139,40 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=8, help="training epochs in all (an epoch is 719 A images)")
     p.add_argument("--epochs-decay", type=int, default=4, help="final epochs of linear learning-rate decay")
     p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate of both players (the paper's 2e-4)")
+    p.add_argument("--lambda-identity", type=float, default=0.5, help="identity weight, times lambda_cycle (10)")
     p.add_argument("--g-channels", type=int, default=16)
     p.add_argument("--d-channels", type=int, default=16)
     p.add_argument("--n-residual-blocks", type=int, default=3)
     p.add_argument("--d-layers", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds (the data split is seed 0)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    dm = DigitsStylesDataModule(image_size=16, style="thick", batch_size=args.batch_size, seed=args.seed)
+    dm = DigitsStylesDataModule(image_size=SIZE, style="thick", batch_size=args.batch_size, seed=0)
     dm.setup()
-    model, seconds = train_cyclegan(dm, args)
-    result = evaluate(model, dm)
-    result |= {"train_seconds": round(seconds, 1), "g_steps": int(model.g_steps), "config": vars(args) | {"out": str(args.out)}}
+    clf = judges(dm.split)
+    runs = []
+    for seed in args.seeds:
+        model, cpu_s = train_cyclegan(dm, args, seed)
+        runs.append(evaluate(model, dm.split, clf) | {"seed": seed, "train_cpu_s": round(cpu_s, 1),
+                                                         "g_steps": int(model.g_steps)})
+        print(json.dumps(runs[-1]), flush=True)
+        if seed == args.seeds[0]:  # rows: a, G_AB(a), G_BA(G_AB(a)), b, G_BA(b), G_AB(G_BA(b)), first 10 test digits
+            picture = triplet_grid(model, dm.split["test_a"]["images"][:10], dm.split["test_b"]["images"][:10])
+    result: dict = {}
+    for key in (k for k in runs[0] if k != "seed"):
+        values = [r[key] for r in runs]
+        result[key] = statistics.fmean(values)
+        result[f"{key}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+    result |= {"runs": runs, "config": vars(args) | {"out": str(args.out)},
+               "command": "python experiments/benchmarks/cyclegan_digits.py " + " ".join(sys.argv[1:])}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    # rows: a, G_AB(a), G_BA(G_AB(a)), b, G_BA(b), G_AB(G_BA(b)) for the first 10 test digits of each domain
-    picture = triplet_grid(model, dm.split["test_a"]["images"][:10], dm.split["test_b"]["images"][:10])
     picture.resize((picture.width * 3, picture.height * 3), resample=0).save(args.out.with_suffix(".png"))
     print(markdown(result))
-    print(f"\n{result['g_steps']} generator steps in {seconds:.0f} s; wrote {args.out}")
+    print(f"\n{result['g_steps']:.0f} generator steps in {result['train_cpu_s']:.0f} CPU s per seed; wrote {args.out}")
 
 
 if __name__ == "__main__":

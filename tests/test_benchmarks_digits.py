@@ -37,7 +37,7 @@ def test_progan_vs_dcgan_scores_what_lit_gans_sample_writes(tmp_path):
     for pg, dc in zip(report["runs"]["progan"], report["runs"]["dcgan_equal_images"]):
         assert 0 <= dc["kimg"] - pg["kimg"] < 0.064
     assert 0 < report["fid_floor_real"] < min(report["fid_progan"], report["fid_dcgan"])
-    assert (tmp_path / "runs" / "progan_seed1.samples.pt").is_file()
+    assert (tmp_path / "runs" / "progan_seed1.samples.pt").is_file() and out.with_suffix(".png").is_file()
 
 
 def test_cyclegan_digits_writes_means_stds_and_per_seed_runs(tmp_path):

@@ -6,13 +6,17 @@ process's CPU time (one thread; on a shared machine wall time measures the neigh
 can be shrunk with ``--phase-kimg`` (fade and stable alike) so that its schedule reaches 16x16 inside the budget;
 the JSON records where it ended. Each trained model is saved as a checkpoint and sampled by the ``lit-gans sample``
 command itself (``--num --seed --out .pt``: EMA generator, the phase the checkpoint is at, images in [-1, 1] at the
-data size), and those images are scored.
+data size), and those images are scored. A third row, ``dcgan_equal_images``, trains DCGAN again per seed until
+it has seen as many real images as ProGAN saw in its budget (what each model makes of the same data, whatever it
+costs); ``cost_ms_per_image`` measures what one real image of a 16x16 training batch costs each model (ProGAN with
+and without its gradient penalty, at batch 16 and 64; DCGAN at 64 and 16).
 
 The judge is the project's digits feature network: ``lit-gans train-classifier`` (8x8, seed 0, 20% held out; samples
 are resized to 8x8 by :class:`~lit_gans.metrics.classifier.ClassifierFeatures`), digits-feature FID of
 :class:`~lit_gans.metrics.scores.FeatureScores` between ``--samples`` samples and the 1,617 training digits; the
 floor is the same FID for the 180 held-out real digits. Prints a Markdown table (mean +- std over seeds),
-writes experiments/results/progan_vs_dcgan.json.
+writes experiments/results/progan_vs_dcgan.json and .png (64 scored samples of each run of the first seed, left to
+right in the table's order).
 
     nice -n 10 python experiments/benchmarks/progan_vs_dcgan.py --budget 120 --seeds 0 1 2 --keep /tmp/progan_runs
 """
@@ -32,12 +36,14 @@ from unittest import mock
 import lightning as L
 import torch
 import yaml
+from PIL import Image
 from cli_fit import ROOT, build_model
 from stylegan2_digits import CPUBudget
 
 from lit_gans.commands.sample import main as sample_command
 from lit_gans.commands.train_classifier import main as train_classifier
 from lit_gans.data.digits import DigitsDataModule
+from lit_gans.images import samples_to_picture
 from lit_gans.metrics.classifier import ClassifierFeatures
 from lit_gans.metrics.scores import FeatureScores
 
@@ -122,6 +128,20 @@ def user_samples(ckpt: Path, num: int, seed: int) -> torch.Tensor:
     return torch.load(out, weights_only=True)
 
 
+def sample_grids(workdir: Path, tags: list[str], seed: int, out: Path) -> Path:
+    """The first 64 scored samples of each run (seed ``seed``) as 8x8 grids side by side, enlarged 4x, to ``out``."""
+    grids = [samples_to_picture(torch.load(workdir / f"{tag}_seed{seed}.samples.pt", weights_only=True)[:64], nrow=8)
+             for tag in tags]
+    gap = 8
+    canvas = Image.new("RGB", (sum(g.width for g in grids) + gap * (len(grids) - 1), max(g.height for g in grids)),
+                       "white")
+    for i, grid in enumerate(grids):
+        canvas.paste(grid.convert("RGB"), (i * (grid.width + gap), 0))
+    canvas = canvas.resize((canvas.width * 4, canvas.height * 4), Image.NEAREST)
+    canvas.save(out)
+    return out
+
+
 def mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
@@ -168,6 +188,7 @@ def main() -> None:
                 runs.append(facts)
             result["runs"][tag] = runs
             result[f"fid_{tag}"], result[f"fid_{tag}_std"] = mean_std([r["fid"] for r in runs])
+        sample_grids(workdir, [tag for tag, _ in rows], args.seeds[0], args.out.with_suffix(".png"))
     result["cost_ms_per_image"] = {
         "progan_b16": step_cost("progan", 16), "progan_b16_no_gp": step_cost("progan", 16, gradient_penalty=False),
         "progan_b64": step_cost("progan", 64), "dcgan_b64": step_cost("dcgan", 64), "dcgan_b16": step_cost("dcgan", 16),

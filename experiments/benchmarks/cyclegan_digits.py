@@ -23,7 +23,7 @@ Writes experiments/results/cyclegan_digits.json (the mean over seeds of every nu
 per-seed runs with their training CPU seconds; rewritten after each seed, ``complete`` false until all are done),
 and .png (translation triplets of test digits, first seed); prints a Markdown table.
 
-    nice -n 10 python experiments/benchmarks/cyclegan_digits.py            # 3 seeds, ~1 CPU minute of training each
+    nice -n 10 python experiments/benchmarks/cyclegan_digits.py            # 3 seeds, ~2 CPU minutes of training each
     python experiments/benchmarks/cyclegan_digits.py --epochs 1 --seeds 0 --out /tmp/smoke.json   # smoke run
 """
 
@@ -199,8 +199,8 @@ def summary(runs: list[dict], args: argparse.Namespace) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--epochs", type=int, default=14, help="training epochs in all (an epoch is 719 A images)")
-    p.add_argument("--epochs-decay", type=int, default=7, help="final epochs of linear learning-rate decay")
+    p.add_argument("--epochs", type=int, default=30, help="training epochs in all (an epoch is 719 A images)")
+    p.add_argument("--epochs-decay", type=int, default=15, help="final epochs of linear learning-rate decay")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate of both players (the paper's 2e-4)")
     p.add_argument("--lambda-identity", type=float, default=0.5, help="identity weight, times lambda_cycle (10)")

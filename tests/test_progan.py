@@ -235,3 +235,17 @@ def test_tiny_progan_learns_digits():
     after = pixel_mmd(model.sample(400, seed=1), real)
     assert model.phase == (8, 1.0, None, None)
     assert before > 0.3 and after < 0.5 * before, (before, after)
+
+
+def test_samples_are_clipped_to_the_data_range_training_outputs_are_not():
+    torch.manual_seed(0)
+    model = ProGAN(data_shape=(1, 8, 8), z_dim=8, channels={4: 8, 8: 8}, fade_kimg=0.01, stable_kimg=0.01,
+                   ema_decay=None)
+    model.images_shown.fill_(10**6)  # 8x8, alpha 1
+    with torch.no_grad():
+        model.generator.to_rgb["8"].weight.mul_(20.0)  # a toRGB whose linear outputs overshoot [-1, 1]
+    raw = model.fake_images(256)
+    samples = model.sample(256, seed=0)
+    assert raw.abs().max() > 1.5  # the generator itself is linear at the output, as in the paper
+    assert samples.shape == (256, 1, 8, 8) and samples.min() >= -1.0 and samples.max() <= 1.0
+    assert (samples.abs() == 1.0).float().mean() > 0.1  # clipped, not rescaled

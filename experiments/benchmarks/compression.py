@@ -4,7 +4,8 @@ Teachers: the models of ``experiments/dcgan/digits.yaml`` and ``experiments/styl
 ``lit-gans fit -c`` builds them), trained on all 1,797 digits at 16x16 for ``--budget`` seconds of their own process's
 CPU time (one thread; the teachers, then every row, in ``--workers`` worker processes), then saved with ``Trainer.save_checkpoint``. Every
 compressed model is made by the commands a user runs, called in-process: ``lit-gans compress`` (distill at the
-``--widths``, prune at the ``--amounts``, int8) and ``lit-gans export`` (TorchScript for every checkpoint; ONNX checked
+``--widths`` with the command's default loss, pixel alone, and at the ``--feature-widths`` with the feature term added
+at ``--feature-weight``; prune at the ``--amounts``; int8) and ``lit-gans export`` (TorchScript for every checkpoint; ONNX checked
 against PyTorch to 1e-4 on random latents).
 
 Each row is then measured on its deployed TorchScript file, one after another in the main process with
@@ -12,8 +13,8 @@ Each row is then measured on its deployed TorchScript file, one after another in
 (minimum over ``--repeats`` timed calls after warm-up: the minimum is the least disturbed by a shared machine), and
 FID / precision / recall (k = 3) of ``--n-fake`` samples from the same seed against all real digits, in the feature
 space of the digits classifier of :mod:`lit_gans.metrics.classifier` (seeded; as ``stylegan2_digits.py``).
-StyleGAN2's deployed graphs have the noise inputs off (:mod:`lit_gans.compress.graph`); ``fid_sample`` is the FID of
-``model.sample`` (with the noise) for the checkpoint rows.
+StyleGAN2's deployed graphs use fixed noise images (:mod:`lit_gans.compress.graph`); ``fid_sample`` is the FID of
+``model.sample`` (with random noise) for the checkpoint rows.
 
     nice -n 10 python experiments/benchmarks/compression.py
 """

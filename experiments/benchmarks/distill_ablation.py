@@ -48,7 +48,8 @@ SETTINGS = {
     "pixel+feature(hidden convs) fw1 lr1e-3": (CURRENT_LAYERS, 1.0, 1e-3),
     "pixel+feature(hidden convs) fw0.1 lr1e-3": (CURRENT_LAYERS, 0.1, 1e-3),
     "pixel fw0 lr1e-3": (CURRENT_LAYERS, 0.0, 1e-3),
-    "pixel fw0 lr3e-3": (CURRENT_LAYERS, 0.0, 3e-3),
+    "pixel+feature(hidden convs) fw0.1 lr3e-3": (CURRENT_LAYERS, 0.1, 3e-3),
+    "pixel fw0 lr3e-3 (new default)": (CURRENT_LAYERS, 0.0, 3e-3),
 }
 
 

@@ -115,7 +115,7 @@ def _int8(teacher, args, out: Path) -> None:
     calibration = [graph.example_inputs(teacher, args.batch_size, seed=args.seed + i) for i in range(args.calibration)]
     quantized = quantize_int8(graph, calibration)
     origin = derived_from(args.ckpt, "int8", {"calibration_batches": args.calibration, "batch_size": args.batch_size,
-                                              "scheme": "static post-training, torch.ao FX, x86 backend"})
+                                              "scheme": "static post-training, torch.ao FX, fbgemm backend"})
     check = graph.example_inputs(teacher, 64, seed=args.seed + 10_000)
     save_torchscript(quantized, check, out, recipe(teacher, "int8", origin))
     with torch.no_grad():

@@ -5,28 +5,17 @@ students of FID 540 (docs/compression.md, "Why the students failed")."""
 from __future__ import annotations
 
 import torch
-from compress_helpers import run_cli
+from compress_helpers import run_cli, visible_dcgan
 
 from lit_gans.checkpoints import load_model
 from lit_gans.checkpoints.atomic import atomic_save
 from lit_gans.compress.student import build_student, student_checkpoint
-from lit_gans.models import DCGAN
 
 
-def trained_like_teacher(folder) -> tuple[DCGAN, str]:
-    """A tiny 16x16 DCGAN whose generator draws visible images (DCGAN's init, std 0.02, draws near-blank ones) from a
-    4-dimensional z (a random network of a larger z is a function too rough to learn in a test's steps) and whose batch
-    norms hold running statistics of its own outputs (not the fresh 0 / 1), saved as a checkpoint."""
-    torch.manual_seed(0)
-    teacher = DCGAN(data_shape=(1, 16, 16), z_dim=4, g_channels=8, d_channels=8)
-    with torch.no_grad():
-        for m in teacher.modules():
-            if isinstance(m, torch.nn.ConvTranspose2d):
-                m.weight.mul_(10)
-        teacher.train()
-        for _ in range(20):  # running statistics of G's and D's batch norms
-            teacher.discriminator(teacher.generator(torch.randn(64, 4)))
-    teacher.eval()
+def trained_like_teacher(folder):
+    """:func:`visible_dcgan` of a 4-dimensional z (a random network of a larger z is a function too rough to learn in a
+    test's steps), saved as a checkpoint."""
+    teacher = visible_dcgan(z_dim=4)
     path = folder / "teacher.ckpt"
     atomic_save(student_checkpoint(teacher, {}), path)
     return teacher, path

@@ -12,7 +12,8 @@ from lit_gans.commands import UserError
 from lit_gans.compress.graph import DeployedGenerator, GeneratorGraph
 from lit_gans.compress.prune import l1_keep, prune_into
 from lit_gans.compress.quantize import quantize_int8
-from lit_gans.compress.student import build_student, check_supported, count_parameters
+from lit_gans.checkpoints.atomic import atomic_save
+from lit_gans.compress.student import build_student, check_supported, count_parameters, student_checkpoint
 from lit_gans.models import MODELS
 from lit_gans.models.distill import Distillation
 from lit_gans.provenance import file_sha256
@@ -131,6 +132,18 @@ def test_int8_is_close_for_a_generator_that_draws_visible_images():
     check = graph.example_inputs(model, 64, seed=99)
     assert graph(*check).std() > 0.3
     assert float((quantized(*check) - graph(*check)).abs().mean()) < 0.1
+
+
+def test_an_int8_file_runs_right_in_a_process_on_the_default_engine(tmp_path):
+    """The saved graph, loaded where torch.backends.quantized.engine is torch's default (x86): the file says its
+    engine and DeployedGenerator selects it (run under x86, the same file's images were off by 0.45 on average)."""
+    teacher = tmp_path / "teacher.ckpt"
+    atomic_save(student_checkpoint(visible_dcgan(), {}), teacher)
+    out = tmp_path / "q.pt"
+    assert run_cli(["compress", "--ckpt", teacher, "--method", "int8", "--out", out, "--calibration", "4"], tmp_path) == 0
+    torch.backends.quantized.engine = "x86"
+    error = float((DeployedGenerator(out).sample(64, seed=3) - load_model(teacher).sample(64, seed=3)).abs().mean())
+    assert torch.backends.quantized.engine == "fbgemm" and error < 0.1, error
 
 
 def test_int8_refuses_what_it_cannot_quantise_in_one_line():

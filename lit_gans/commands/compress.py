@@ -109,15 +109,15 @@ def _int8(teacher, args, out: Path) -> None:
 
     from lit_gans.compress.card import derived_from, write_derived_card
     from lit_gans.compress.graph import GeneratorGraph, recipe, save_torchscript
-    from lit_gans.compress.quantize import quantize_int8, quantized_layers
+    from lit_gans.compress.quantize import ENGINE, quantize_int8, quantized_layers
 
     graph = GeneratorGraph(teacher)
     calibration = [graph.example_inputs(teacher, args.batch_size, seed=args.seed + i) for i in range(args.calibration)]
     quantized = quantize_int8(graph, calibration)
     origin = derived_from(args.ckpt, "int8", {"calibration_batches": args.calibration, "batch_size": args.batch_size,
-                                              "scheme": "static post-training, torch.ao FX, fbgemm backend"})
+                                              "scheme": f"static post-training, torch.ao FX, {ENGINE} backend"})
     check = graph.example_inputs(teacher, 64, seed=args.seed + 10_000)
-    save_torchscript(quantized, check, out, recipe(teacher, "int8", origin))
+    save_torchscript(quantized, check, out, recipe(teacher, "int8", origin) | {"quantized_engine": ENGINE})
     with torch.no_grad():
         error = float((quantized(*check) - graph(*check)).abs().mean())
     measured = {"int8 layers": quantized_layers(quantized), "mean |int8 - float| on 64 seeded latents": f"{error:.4f}"}

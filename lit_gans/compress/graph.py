@@ -84,12 +84,22 @@ def is_torchscript(path: str | Path) -> bool:
         return False
 
 
+def read_recipe(path: str | Path) -> dict[str, Any]:
+    """The recipe of a TorchScript file written by lit_gans, read from the archive without loading the graph."""
+    with zipfile.ZipFile(path) as z:
+        name = next(n for n in z.namelist() if n.endswith(f"extra/{RECIPE}"))
+        return json.loads(z.read(name))
+
+
 class DeployedGenerator(nn.Module):
     """A TorchScript generator written by ``lit-gans export`` or ``compress --method int8``, with ``sample`` like a
     lit_gans model's: z drawn from the seed as the original model draws it, so the same seed gives the same images."""
 
     def __init__(self, path: str | Path) -> None:
         super().__init__()
+        engine = read_recipe(path).get("quantized_engine")
+        if engine:  # int8 weights are packed for the engine current when the file is loaded
+            torch.backends.quantized.engine = engine
         extra = {RECIPE: ""}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # TorchScript's deprecation notice

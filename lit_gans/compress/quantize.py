@@ -26,14 +26,20 @@ def quantized_layers(module: nn.Module) -> int:
                for m in module.modules())
 
 
+#: the quantised engine int8 graphs are made and run with (a TorchScript int8 file records it in its recipe, and
+#: :class:`~lit_gans.compress.graph.DeployedGenerator` selects it before loading one)
+ENGINE = "fbgemm"
+
+
 @torch.no_grad()
-def quantize_int8(graph: nn.Module, calibration: Iterable[Sequence[Tensor]], backend: str = "fbgemm") -> nn.Module:
+def quantize_int8(graph: nn.Module, calibration: Iterable[Sequence[Tensor]], backend: str = ENGINE) -> nn.Module:
     """The int8 version of ``graph`` (a :class:`~lit_gans.compress.graph.GeneratorGraph`), calibrated on the
     batches of inputs ``calibration``.
 
-    ``backend`` is fbgemm's, not ``x86``'s: with x86's qconfig mapping and engine, DCGAN generators that draw visible
-    images came out wrong (mean |int8 - float| 0.45 on the digits teacher, 0.48 on the test's tiny one, against 0.01
-    and 0.02 with fbgemm; tests/test_compress.py); the cause inside torch.ao was not isolated."""
+    ``backend`` is fbgemm's, not ``x86``'s (torch's default engine): with x86's qconfig mapping and engine, DCGAN
+    generators that draw visible images came out wrong (mean |int8 - float| 0.45 on the digits teacher, 0.48 on the
+    test's tiny one, against 0.01 and 0.02 with fbgemm; tests/test_compress.py), and so did fbgemm-made graphs run
+    under the x86 engine; the cause inside torch.ao was not isolated. Sets ``torch.backends.quantized.engine``."""
     from torch.ao.quantization import get_default_qconfig_mapping
     from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
 

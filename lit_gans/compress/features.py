@@ -17,8 +17,8 @@ def feature_layers(net: nn.Module) -> list[nn.Module]:
     registration order, without normalisation layers and without the last one (the output: a discriminator's logit
     is its judgement, the adversarial term's input, not a feature).
 
-    Both exclusions are measured (docs/compression.md, "Why the students failed"): with the DCGAN discriminator's logit
-    and batch-norm outputs in the loss, students matched those and not the images."""
+    The exclusions are measured together (docs/compression.md, "Why the students failed"): with the discriminator's
+    logit and batch-norm outputs in the loss, students matched those and not the images."""
     layers = [m for m in net.modules()
               if not list(m.children()) and list(m.parameters(recurse=False)) and not isinstance(m, NORMS)]
     return layers[:-1]

@@ -20,6 +20,22 @@ TEACHERS = {
 }
 
 
+def visible_dcgan(z_dim: int = 8) -> DCGAN:
+    """A tiny 16x16 DCGAN in eval mode whose generator draws visible images (DCGAN's init, std 0.02, and the random
+    teachers above draw near-blank ones) and whose batch norms hold running statistics of its own outputs (not the
+    fresh 0 / 1), as a trained generator's do."""
+    torch.manual_seed(0)
+    model = DCGAN(data_shape=(1, 16, 16), z_dim=z_dim, g_channels=8, d_channels=8)
+    with torch.no_grad():
+        for m in model.generator.modules():
+            if isinstance(m, torch.nn.ConvTranspose2d):
+                m.weight.mul_(10)
+        model.train()
+        for _ in range(20):
+            model.discriminator(model.generator(torch.randn(64, z_dim)))
+    return model.eval()
+
+
 def save_teacher(name: str, folder: Path, seed: int = 0) -> Path:
     """A random tiny model of the variant ``name`` as a checkpoint in ``folder``."""
     torch.manual_seed(seed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from compress_helpers import run_cli, save_teacher
+from compress_helpers import TEACHERS, run_cli, save_teacher
 
 from lit_gans.checkpoints import load_model
 from lit_gans.compress.graph import DeployedGenerator, GeneratorGraph
@@ -69,3 +69,25 @@ def test_sample_refuses_an_onnx_file_in_one_line(tmp_path, capsys):
     (tmp_path / "g.onnx").write_bytes(b"not used")
     assert run_cli(["sample", "--ckpt", tmp_path / "g.onnx", "--out", tmp_path / "s.png"], tmp_path) == 2
     assert "is an ONNX graph: run it with onnxruntime" in capsys.readouterr().err
+
+
+def test_stylegan2_graph_keeps_the_trained_noise_as_its_fixed_noise_images():
+    model = noisy_stylegan2()
+    graph = GeneratorGraph(model)
+    z = torch.randn(3, 8)
+    assert torch.equal(graph(z), graph(z))  # a function of z
+    expected = model.generate(model.sampling_generator().eval(), z, noise_mode="const")
+    assert (graph(z) - expected).abs().max() < 1e-6
+    without = model.generate(model.sampling_generator().eval(), z, noise_mode="none")
+    assert (graph(z) - without).abs().max() > 1e-3  # the noise strengths were kept, not zeroed
+
+
+def noisy_stylegan2():
+    """The tiny StyleGAN2 teacher with noise strengths of 1 (fresh ones are 0, and would hide a zeroing)."""
+    torch.manual_seed(0)
+    model = TEACHERS["StyleGAN2"]().eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("noise_strength"):
+                p.fill_(1.0)
+    return model

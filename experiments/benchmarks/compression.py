@@ -4,7 +4,8 @@ Teachers: the models of ``experiments/dcgan/digits.yaml`` and ``experiments/styl
 ``lit-gans fit -c`` builds them), trained on all 1,797 digits at 16x16 for ``--budget`` seconds of their own process's
 CPU time (one thread; the teachers, then every row, in ``--workers`` worker processes), then saved with ``Trainer.save_checkpoint``. Every
 compressed model is made by the commands a user runs, called in-process: ``lit-gans compress`` (distill at the
-``--widths``, prune at the ``--amounts``, int8) and ``lit-gans export`` (TorchScript for every checkpoint; ONNX checked
+``--widths`` with the command's default loss, pixel alone, and at the ``--feature-widths`` with the feature term added
+at ``--feature-weight``; prune at the ``--amounts``; int8) and ``lit-gans export`` (TorchScript for every checkpoint; ONNX checked
 against PyTorch to 1e-4 on random latents).
 
 Each row is then measured on its deployed TorchScript file, one after another in the main process with
@@ -12,8 +13,8 @@ Each row is then measured on its deployed TorchScript file, one after another in
 (minimum over ``--repeats`` timed calls after warm-up: the minimum is the least disturbed by a shared machine), and
 FID / precision / recall (k = 3) of ``--n-fake`` samples from the same seed against all real digits, in the feature
 space of the digits classifier of :mod:`lit_gans.metrics.classifier` (seeded; as ``stylegan2_digits.py``).
-StyleGAN2's deployed graphs have the noise inputs off (:mod:`lit_gans.compress.graph`); ``fid_sample`` is the FID of
-``model.sample`` (with the noise) for the checkpoint rows.
+StyleGAN2's deployed graphs use fixed noise images (:mod:`lit_gans.compress.graph`); ``fid_sample`` is the FID of
+``model.sample`` (with random noise) for the checkpoint rows.
 
     nice -n 10 python experiments/benchmarks/compression.py
 """
@@ -41,11 +42,15 @@ from lit_gans.data.digits import DigitsDataModule, load_digits_tensors
 from lit_gans.metrics.classifier import ClassifierFeatures, fit_classifier
 from lit_gans.metrics.scores import FeatureScores
 
-def methods(widths: list[float], amounts: list[float]) -> dict:
-    """Row name -> (compress method, its options); "teacher" is the trained model itself."""
+def methods(widths: list[float], amounts: list[float], feature_widths: list[float] = (),
+            feature_weight: float = 0.1) -> dict:
+    """Row name -> (compress method, its options); "teacher" is the trained model itself. Distillation rows use the
+    command's default loss (pixel alone); ``distill_w<w>_feature`` rows add the feature term at ``feature_weight``."""
     distilled = {f"distill_w{w:g}": ("distill", ["--width", str(w)]) for w in widths}
+    featured = {f"distill_w{w:g}_feature": ("distill", ["--width", str(w), "--feature_weight", str(feature_weight)])
+                for w in feature_widths}
     pruned = {f"prune_{a:g}": ("prune", ["--amount", str(a)]) for a in amounts}
-    return {"teacher": None, **distilled, **pruned, "int8": ("int8", [])}
+    return {"teacher": None, **distilled, **featured, **pruned, "int8": ("int8", [])}
 
 
 def train_teacher(name: str, budget: float, seed: int, workdir: Path) -> Path:
@@ -78,7 +83,7 @@ def row_job(name: str, row: str, teacher: str, args: argparse.Namespace) -> dict
     torch.set_num_threads(1)
     start = time.process_time()
     out = {"model": name, "method": row, "file": teacher}
-    spec = methods(args.widths, args.amounts)[row]
+    spec = methods(args.widths, args.amounts, args.feature_widths, args.feature_weight)[row]
     if spec is not None:
         method, options = spec
         out["file"] = str(Path(teacher).with_name(f"{name}_{row}{'.pt' if method == 'int8' else '.ckpt'}"))
@@ -170,19 +175,39 @@ def measure(name: str, row: str, path: str, backbone, real, args) -> dict:
 
 
 def goals(rows: list[dict]) -> dict:
-    """The issue's goals, checked on the DCGAN rows."""
+    """The issue's goals, checked on the DCGAN rows. The student goal ("the 1/4-width student within 1.2x the
+    teacher's FID at <= 1/8 of its parameters") is checked on every distilled student: width 1/4 keeps more than 1/8
+    of DCGAN's parameters (z's projection shrinks only linearly), so the student that meets the parameter bound is the
+    narrower one; ``dcgan_student_met`` says whether any distilled student at <= 1/8 is within 1.2x."""
     by = {r["method"]: r for r in rows if r["model"] == "dcgan"}
-    t, q, s = by.get("teacher"), by.get("int8"), by.get("distill_w0.25")
+    t, q = by.get("teacher"), by.get("int8")
     out = {}
-    if t and s:
-        out["dcgan_w0.25_fid_ratio"] = s["fid"] / t["fid"]
-        out["dcgan_w0.25_params_ratio"] = s["params"] / t["params"]
-        out["dcgan_w0.25_met"] = out["dcgan_w0.25_fid_ratio"] <= 1.2 and out["dcgan_w0.25_params_ratio"] <= 1 / 8
+    if t:
+        for method, s in by.items():
+            if method.startswith("distill_w"):
+                key = method.removeprefix("distill_")
+                out[f"dcgan_{key}_fid_ratio"] = s["fid"] / t["fid"]
+                out[f"dcgan_{key}_params_ratio"] = s["params"] / t["params"]
+                out[f"dcgan_{key}_met"] = out[f"dcgan_{key}_fid_ratio"] <= 1.2 and s["params"] / t["params"] <= 1 / 8
+        out["dcgan_student_met"] = any(v for k, v in out.items() if k.endswith("_met"))
     if t and q:
         out["dcgan_int8_fid_ratio"] = q["fid"] / t["fid"]
         out["dcgan_int8_speedup_batch1"] = t["ms_batch1"] / q["ms_batch1"]
         out["dcgan_int8_met"] = out["dcgan_int8_fid_ratio"] <= 1.1 and out["dcgan_int8_speedup_batch1"] > 1.0
     return out
+
+
+def markdown(rows: list[dict]) -> str:
+    """The README / docs table."""
+    lines = ["| model | row | generator params | file MB | ms/image batch 1 | ms/image batch 64 | FID | precision | "
+             "recall | ONNX max abs diff | runtime |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        onnx = r.get("onnx_max_abs")
+        onnx = f"{onnx:.1e}" if isinstance(onnx, float) else "—"
+        lines.append(f"| {r['model']} | {r['method']} | {r['params']:,} | {r['mb']:.3f} | {r['ms_batch1']:.3f} | "
+                     f"{r['ms_batch64']:.4f} | {r['fid']:.2f} | {r['precision']:.3f} | {r['recall']:.3f} | {onnx} | "
+                     f"{r['runtime'].split(' (')[0]} |")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -192,6 +217,9 @@ def main() -> None:
     parser.add_argument("--stylegan2-steps", type=int, default=150, help="distillation / fine-tuning steps, StyleGAN2")
     parser.add_argument("--widths", type=float, nargs="+", default=[0.5, 0.25, 0.2],
                         help="student widths (0.2: the widest DCGAN student with at most 1/8 of the parameters)")
+    parser.add_argument("--feature-widths", type=float, nargs="*", default=[0.2],
+                        help="widths also distilled with the feature term (rows distill_w<w>_feature)")
+    parser.add_argument("--feature-weight", type=float, default=0.1, help="its weight in those rows")
     parser.add_argument("--amounts", type=float, nargs="+", default=[0.5],
                         help="pruning amounts (0.75: a width-1/4 student started from the L1-pruned teacher)")
     parser.add_argument("--models", nargs="+", choices=list(CONFIGS), default=["dcgan", "stylegan2"])
@@ -211,7 +239,8 @@ def main() -> None:
             teachers = dict(zip(args.models, pool.map(teacher_job, args.models, [args] * len(args.models),
                                                       [workdir] * len(args.models))))
             jobs = [pool.submit(row_job, name, row, teachers[name][0], args)
-                    for name in args.models for row in methods(args.widths, args.amounts)]
+                    for name in args.models
+                    for row in methods(args.widths, args.amounts, args.feature_widths, args.feature_weight)]
             runs = [job.result() for job in jobs]
         torch.set_num_threads(args.threads)
         x, y = load_digits_tensors(SIZE)
@@ -225,14 +254,13 @@ def main() -> None:
               "errors": {f"{r['model']} {r['method']}": r["error"] for r in runs if "error" in r},
               "cpu_s": {f"{r['model']} {r['method']}": r.get("cpu_s") for r in runs}
               | {f"{m} teacher training": t[1] for m, t in teachers.items()},
-              "budget_cpu_s": args.budget, "steps": args.steps, "n_fake": args.n_fake, "threads": args.threads,
+              "budget_cpu_s": args.budget, "steps": args.steps, "feature_weight": args.feature_weight, "n_fake": args.n_fake, "threads": args.threads,
               "seed": args.seed, "configs": {m: CONFIGS[m] for m in args.models},
               "wall_s": round(time.perf_counter() - start, 1),
               "command": " ".join(["nice -n 10 python experiments/benchmarks/compression.py", *sys.argv[1:]])}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    for r in rows:
-        print(r)
+    print(markdown(rows))
     print(result["goals"], result["errors"], f"{result['wall_s']} s")
 
 

@@ -32,9 +32,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--amount", type=float, default=0.5, help="prune: fraction of each hidden layer's channels removed")
     p.add_argument("--steps", type=int, default=2000, help="distill / prune: training steps")
     p.add_argument("--batch_size", type=int, default=64, help="distill / prune: latents per step")
-    p.add_argument("--lr", type=float, default=1e-3, help="distill / prune: Adam learning rate (cosine decay)")
+    p.add_argument("--lr", type=float, default=3e-3, help="distill / prune: Adam learning rate (cosine decay)")
     p.add_argument("--pixel_weight", type=float, default=1.0)
-    p.add_argument("--feature_weight", type=float, default=1.0, help="teacher-discriminator feature loss weight")
+    p.add_argument("--feature_weight", type=float, default=0.0, help="weight of the loss on the teacher discriminator's hidden features (0: off, the best measured; docs/compression.md)")
     p.add_argument("--adv_weight", type=float, default=0.0, help="adversarial loss against the teacher's D")
     p.add_argument("--calibration", type=int, default=8, help="int8: calibration batches of --batch_size latents")
     p.add_argument("--run_dir", type=Optional[str], default=None, help="distill / prune: logs and checkpoints (default: <out stem>_run next to --out)")
@@ -109,15 +109,15 @@ def _int8(teacher, args, out: Path) -> None:
 
     from lit_gans.compress.card import derived_from, write_derived_card
     from lit_gans.compress.graph import GeneratorGraph, recipe, save_torchscript
-    from lit_gans.compress.quantize import quantize_int8, quantized_layers
+    from lit_gans.compress.quantize import ENGINE, quantize_int8, quantized_layers
 
     graph = GeneratorGraph(teacher)
     calibration = [graph.example_inputs(teacher, args.batch_size, seed=args.seed + i) for i in range(args.calibration)]
     quantized = quantize_int8(graph, calibration)
     origin = derived_from(args.ckpt, "int8", {"calibration_batches": args.calibration, "batch_size": args.batch_size,
-                                              "scheme": "static post-training, torch.ao FX, x86 backend"})
+                                              "scheme": f"static post-training, torch.ao FX, {ENGINE} backend"})
     check = graph.example_inputs(teacher, 64, seed=args.seed + 10_000)
-    save_torchscript(quantized, check, out, recipe(teacher, "int8", origin))
+    save_torchscript(quantized, check, out, recipe(teacher, "int8", origin) | {"quantized_engine": ENGINE})
     with torch.no_grad():
         error = float((quantized(*check) - graph(*check)).abs().mean())
     measured = {"int8 layers": quantized_layers(quantized), "mean |int8 - float| on 64 seeded latents": f"{error:.4f}"}

@@ -3,13 +3,15 @@ from the EMA weights when the model has them, saved as TorchScript (with a small
 ONNX. :class:`DeployedGenerator` loads a TorchScript file back and samples like a lit_gans model, so
 ``lit-gans sample`` works on it.
 
-Generators with per-layer noise inputs (StyleGAN2) are exported with the noise strengths set to 0: a graph whose
-output is random is not a function of z, and cannot be checked against PyTorch.
+Generators with per-layer noise inputs (StyleGAN2) are exported with their fixed noise images (``noise_mode``
+``const``, the trained noise strengths kept): a graph whose output is random is not a function of z, and cannot be
+checked against PyTorch; a variant whose ``generate`` has no ``noise_mode`` gets its noise strengths set to 0.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import warnings
 import zipfile
@@ -31,15 +33,17 @@ class GeneratorGraph(nn.Module):
     def __init__(self, model) -> None:
         super().__init__()
         self.net = copy.deepcopy(model.sampling_generator()).eval().requires_grad_(False)
-        with torch.no_grad():
-            for name, p in self.net.named_parameters():
-                if name.endswith("noise_strength"):
-                    p.zero_()
+        self.noise = {"noise_mode": "const"} if "noise_mode" in inspect.signature(model.generate).parameters else {}
+        if not self.noise:
+            with torch.no_grad():
+                for name, p in self.net.named_parameters():
+                    if name.endswith("noise_strength"):
+                        p.zero_()
         self.conditional = model.num_label_classes > 0
         self._generate = model.generate  # a bound method, not a submodule: the graph holds only the generator
 
     def forward(self, z: Tensor, labels: Optional[Tensor] = None) -> Tensor:
-        return self._generate(self.net, z, **({"labels": labels} if self.conditional else {}))
+        return self._generate(self.net, z, **({"labels": labels} if self.conditional else {}), **self.noise)
 
     def example_inputs(self, model, n: int = 2, seed: int = 0) -> tuple[Tensor, ...]:
         """Seeded inputs the model's way: (z,) or (z, labels)."""
@@ -80,12 +84,22 @@ def is_torchscript(path: str | Path) -> bool:
         return False
 
 
+def read_recipe(path: str | Path) -> dict[str, Any]:
+    """The recipe of a TorchScript file written by lit_gans, read from the archive without loading the graph."""
+    with zipfile.ZipFile(path) as z:
+        name = next(n for n in z.namelist() if n.endswith(f"extra/{RECIPE}"))
+        return json.loads(z.read(name))
+
+
 class DeployedGenerator(nn.Module):
     """A TorchScript generator written by ``lit-gans export`` or ``compress --method int8``, with ``sample`` like a
     lit_gans model's: z drawn from the seed as the original model draws it, so the same seed gives the same images."""
 
     def __init__(self, path: str | Path) -> None:
         super().__init__()
+        engine = read_recipe(path).get("quantized_engine")
+        if engine:  # int8 weights are packed for the engine current when the file is loaded
+            torch.backends.quantized.engine = engine
         extra = {RECIPE: ""}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # TorchScript's deprecation notice

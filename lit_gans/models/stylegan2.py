@@ -264,9 +264,10 @@ class StyleGAN2(GANModule):
 
     # --- sampling with truncation -----------------------------------------------------------------------------------
     def generate(self, net: nn.Module, z: Tensor, truncation_psi: float = 1.0,
-                 rng: Optional[torch.Generator] = None) -> Tensor:
-        """Images of ``net`` for z, w truncated towards w_avg by ``truncation_psi``; ``rng`` draws the noise inputs."""
-        return net(z, truncation_psi=truncation_psi, rng=rng)
+                 rng: Optional[torch.Generator] = None, noise_mode: str = "random") -> Tensor:
+        """Images of ``net`` for z, w truncated towards w_avg by ``truncation_psi``; ``rng`` draws the noise inputs
+        (``noise_mode`` ``const``: each layer's fixed noise image instead, a deterministic function of z)."""
+        return net(z, truncation_psi=truncation_psi, rng=rng, noise_mode=noise_mode)
 
     def sample_condition(self, n: int, rng: Optional[torch.Generator], truncation: float = 1.0,
                          **condition: Any) -> dict[str, Any]:

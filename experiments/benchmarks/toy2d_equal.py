@@ -14,7 +14,7 @@ checkpoint and is scored by :func:`toy_judge.judge_checkpoint`: exactly ``lit-ga
 data set is the config's (the same 100,000 points for every seed, as the CLI draws them).
 
     nice -n 10 python experiments/benchmarks/toy2d_equal.py --g-updates 1500 --seeds 5 --workers 1
-    python experiments/benchmarks/toy2d_equal.py --g-updates 20000 50000        # a longer (GPU-machine) job
+    python experiments/benchmarks/toy2d_equal.py --g-updates 20000 50000 --workers 8   # longer: a many-core machine
 
 Prints a Markdown table (mean ± standard error over seeds, CPU seconds per run) beside PacGAN's Table 1 at its own
 400,000 updates, and writes ``experiments/results/toy2d_equal.json`` (``--out``), rewritten after every run.
@@ -107,7 +107,8 @@ TRIALS = {
 }
 
 
-def train(config: tuple[str, dict, int], dataset: str, seed: int, g_updates: int, ckpt: Path, threads: int = 1) -> float:
+def train(config: tuple[str, dict, int], dataset: str, seed: int, g_updates: int, ckpt: Path, threads: int = 1,
+          accelerator: str = "cpu") -> float:
     """Trains one configuration for ``g_updates`` generator updates, saves its checkpoint; returns the CPU seconds."""
     torch.set_num_threads(threads)
     warnings.filterwarnings("ignore")
@@ -117,7 +118,7 @@ def train(config: tuple[str, dict, int], dataset: str, seed: int, g_updates: int
     model = build_model(class_path, init_args, data_shape=(2,))
     data = Toy2DDataModule(dataset, batch_size=batch_size)
     trainer = L.Trainer(
-        accelerator="cpu", max_epochs=-1, callbacks=[_StopAfterGeneratorSteps(g_updates)], logger=False,
+        accelerator=accelerator, devices=1, max_epochs=-1, callbacks=[_StopAfterGeneratorSteps(g_updates)], logger=False,
         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
         limit_val_batches=0,
     )
@@ -128,11 +129,11 @@ def train(config: tuple[str, dict, int], dataset: str, seed: int, g_updates: int
     return cpu
 
 
-def run_one(name: str, dataset: str, seed: int, g_updates: int) -> dict:
+def run_one(name: str, dataset: str, seed: int, g_updates: int, accelerator: str = "cpu") -> dict:
     """One (configuration, mixture, seed, budget): trained, then judged as ``lit-gans sample`` draws it."""
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = Path(tmp) / "last.ckpt"
-        cpu = train(configs(dataset)[name], dataset, seed, g_updates, ckpt)
+        cpu = train(configs(dataset)[name], dataset, seed, g_updates, ckpt, accelerator=accelerator)
         stats = judge_checkpoint(ckpt, dataset)
     return {"config": name, "dataset": dataset, "g_updates": g_updates, "seed": seed, "modes": stats.modes,
             "hq": stats.high_quality, "reverse_kl": stats.reverse_kl, "counts": list(stats.counts), "cpu_s": cpu}
@@ -172,7 +173,7 @@ def markdown(rows: list[dict]) -> str:
 def write_report(path: Path, runs: list[dict], args, planned: int, wall: float) -> dict:
     rows = summarise(runs)
     report = {"command": " ".join(["python", *sys.argv]), "g_updates": args.g_updates, "seeds": args.seeds,
-              "workers": args.workers, "complete": len(runs) == planned, "runs_done": len(runs),
+              "workers": args.workers, "accelerator": args.accelerator, "complete": len(runs) == planned, "runs_done": len(runs),
               "runs_planned": planned, "cpu_s": sum(r["cpu_s"] for r in runs), "wall_s": wall,
               "load_average": os.getloadavg()[0], "judge": "lit-gans sample --ckpt last.ckpt --num 2500 (seed 0)",
               "rows": rows + reference_rows(), "table": markdown(rows), "runs": runs}
@@ -189,12 +190,13 @@ def main(argv=None) -> None:
                         choices=CONFIG_NAMES + [f"trial: {t}" for t in TRIALS], help="configurations (default: the table's)")
     parser.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=["ring", "grid"])
     parser.add_argument("--workers", type=int, default=1, help="parallel training processes (one thread each)")
+    parser.add_argument("--accelerator", default="cpu", help="Lightning's: cpu (one thread a run), gpu, auto")
     parser.add_argument("--out", type=Path, default=RESULTS / "toy2d_equal.json")
     args = parser.parse_args(argv)
     if min(args.g_updates) < 1 or args.seeds < 1:
         parser.error("--g-updates and --seeds must be >= 1")
     # seed-major order: an interrupted run still has every (configuration, dataset, budget) on its first seeds
-    jobs = [(c, d, s, g) for s in range(args.seeds) for g in args.g_updates for d in args.datasets for c in args.configs]
+    jobs = [(c, d, s, g, args.accelerator) for s in range(args.seeds) for g in args.g_updates for d in args.datasets for c in args.configs]
     start, runs = time.perf_counter(), []
     with ProcessPoolExecutor(args.workers) as pool:
         for future in as_completed([pool.submit(run_one, *job) for job in jobs]):

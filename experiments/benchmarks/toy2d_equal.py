@@ -38,7 +38,7 @@ import lightning as L
 import torch
 import yaml
 from cli_fit import ROOT, build_model
-from toy2d import _finite, _StopAfterGeneratorSteps
+from toy2d import _finite, _StopAfterGeneratorSteps, summarise
 from toy_judge import judge_checkpoint
 
 from lit_gans.data.toy import Toy2DDataModule
@@ -118,9 +118,9 @@ def train(config: tuple[str, dict, int], dataset: str, seed: int, g_updates: int
     model = build_model(class_path, init_args, data_shape=(2,))
     data = Toy2DDataModule(dataset, batch_size=batch_size)
     trainer = L.Trainer(
-        accelerator=accelerator, devices=1, max_epochs=-1, callbacks=[_StopAfterGeneratorSteps(g_updates)], logger=False,
-        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-        limit_val_batches=0,
+        accelerator=accelerator, devices=1, max_epochs=-1, callbacks=[_StopAfterGeneratorSteps(g_updates)],
+        logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        num_sanity_val_steps=0, limit_val_batches=0,
     )
     cpu = time.process_time()
     trainer.fit(model, data)
@@ -137,21 +137,6 @@ def run_one(name: str, dataset: str, seed: int, g_updates: int, accelerator: str
         stats = judge_checkpoint(ckpt, dataset)
     return {"config": name, "dataset": dataset, "g_updates": g_updates, "seed": seed, "modes": stats.modes,
             "hq": stats.high_quality, "reverse_kl": stats.reverse_kl, "counts": list(stats.counts), "cpu_s": cpu}
-
-
-def summarise(runs: list[dict]) -> list[dict]:
-    """Mean and standard error over seeds, one row per (config, dataset, g_updates)."""
-    rows = []
-    for key in dict.fromkeys((r["config"], r["dataset"], r["g_updates"]) for r in runs):
-        group = [r for r in runs if (r["config"], r["dataset"], r["g_updates"]) == key]
-        row = {"config": key[0], "dataset": key[1], "g_updates": key[2], "seeds": len(group)}
-        for metric in ("modes", "hq", "reverse_kl"):
-            values = torch.tensor([r[metric] for r in group], dtype=torch.float64)
-            row[metric] = float(values.mean())
-            row[f"{metric}_se"] = float(values.std() / math.sqrt(len(values))) if len(values) > 1 else float("nan")
-        row["cpu_s_per_run"] = sum(r["cpu_s"] for r in group) / len(group)
-        rows.append(row)
-    return rows
 
 
 def markdown(rows: list[dict]) -> str:
@@ -171,10 +156,10 @@ def markdown(rows: list[dict]) -> str:
 
 
 def write_report(path: Path, runs: list[dict], args, planned: int, wall: float) -> dict:
-    rows = summarise(runs)
+    rows = summarise(runs, keys=("config", "dataset", "g_updates"))
     report = {"command": " ".join(["python", *sys.argv]), "g_updates": args.g_updates, "seeds": args.seeds,
-              "workers": args.workers, "accelerator": args.accelerator, "complete": len(runs) == planned, "runs_done": len(runs),
-              "runs_planned": planned, "cpu_s": sum(r["cpu_s"] for r in runs), "wall_s": wall,
+              "workers": args.workers, "accelerator": args.accelerator, "complete": len(runs) == planned,
+              "runs_done": len(runs), "runs_planned": planned, "cpu_s": sum(r["cpu_s"] for r in runs), "wall_s": wall,
               "load_average": os.getloadavg()[0], "judge": "lit-gans sample --ckpt last.ckpt --num 2500 (seed 0)",
               "rows": rows + reference_rows(), "table": markdown(rows), "runs": runs}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -187,7 +172,7 @@ def main(argv=None) -> None:
     parser.add_argument("--g-updates", type=int, nargs="+", default=[1500], help="generator updates (one row each)")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--configs", nargs="+", default=CONFIG_NAMES, metavar="CONFIG",
-                        choices=CONFIG_NAMES + [f"trial: {t}" for t in TRIALS], help="configurations (default: the table's)")
+                        choices=CONFIG_NAMES + [f"trial: {t}" for t in TRIALS], help="default: the table's")
     parser.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=["ring", "grid"])
     parser.add_argument("--workers", type=int, default=1, help="parallel training processes (one thread each)")
     parser.add_argument("--accelerator", default="cpu", help="Lightning's: cpu (one thread a run), gpu, auto")
@@ -196,7 +181,8 @@ def main(argv=None) -> None:
     if min(args.g_updates) < 1 or args.seeds < 1:
         parser.error("--g-updates and --seeds must be >= 1")
     # seed-major order: an interrupted run still has every (configuration, dataset, budget) on its first seeds
-    jobs = [(c, d, s, g, args.accelerator) for s in range(args.seeds) for g in args.g_updates for d in args.datasets for c in args.configs]
+    jobs = [(c, d, s, g, args.accelerator)
+            for s in range(args.seeds) for g in args.g_updates for d in args.datasets for c in args.configs]
     start, runs = time.perf_counter(), []
     with ProcessPoolExecutor(args.workers) as pool:
         for future in as_completed([pool.submit(run_one, *job) for job in jobs]):

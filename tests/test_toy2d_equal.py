@@ -77,3 +77,16 @@ def test_bad_budget_is_one_line(capsys):
     with pytest.raises(SystemExit):
         toy2d_equal.main(["--g-updates", "0"])
     assert "--g-updates and --seeds must be >= 1" in capsys.readouterr().err
+
+
+def test_repeated_runs_of_one_seed_at_one_thread_are_identical(tmp_path):
+    import toy_repeat
+
+    out = tmp_path / "repeat.json"
+    toy_repeat.main(["--config", "PacGAN2", "--g-updates", "2", "--threads", "1", "1", "--out", str(out)])
+    report = json.loads(out.read_text())
+    assert [r["same_samples_as_run_0"] for r in report["runs"]] == [True, True]
+    assert report["runs"][0]["hq"] == report["runs"][1]["hq"]
+    others = report["first_checkpoint_other_judges"]
+    assert set(others) == {"batch norm on batch statistics", "noise seed 1",
+                           "reverse KL over all samples (no 3-std filter)"}

@@ -126,12 +126,12 @@ def run_one(config: str, dataset: str, seed: int, profile: dict) -> dict:
             "wall_s": wall, "cpu_s": cpu, "g_grad_norms": stop.grad_norms if seed == 0 else None}
 
 
-def summarise(runs: list[dict]) -> list[dict]:
-    """Mean and standard error over seeds, one row per (config, dataset)."""
+def summarise(runs: list[dict], keys: tuple[str, ...] = ("config", "dataset")) -> list[dict]:
+    """Mean and standard error over seeds, one row per value of ``keys`` (by default (config, dataset))."""
     rows = []
-    for key in dict.fromkeys((r["config"], r["dataset"]) for r in runs):
-        group = [r for r in runs if (r["config"], r["dataset"]) == key]
-        row = {"config": key[0], "dataset": key[1], "seeds": len(group)}
+    for key in dict.fromkeys(tuple(r[k] for k in keys) for r in runs):
+        group = [r for r in runs if tuple(r[k] for k in keys) == key]
+        row = {**dict(zip(keys, key)), "seeds": len(group)}
         for metric in ("modes", "hq", "reverse_kl"):
             values = torch.tensor([r[metric] for r in group], dtype=torch.float64)
             row[metric] = float(values.mean())

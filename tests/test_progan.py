@@ -241,7 +241,7 @@ def test_samples_are_clipped_to_the_data_range_training_outputs_are_not():
     torch.manual_seed(0)
     model = ProGAN(data_shape=(1, 8, 8), z_dim=8, channels={4: 8, 8: 8}, fade_kimg=0.01, stable_kimg=0.01,
                    ema_decay=None)
-    model.images_shown.fill_(10**6)  # 8x8, alpha 1
+    model.images_shown = 10**6  # 8x8, alpha 1
     with torch.no_grad():
         model.generator.to_rgb["8"].weight.mul_(20.0)  # a toRGB whose linear outputs overshoot [-1, 1]
     raw = model.fake_images(256)

@@ -5,6 +5,7 @@ anything (as a learning-curve change once did, 25 minutes into a run).
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,10 +16,12 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "experiments" / "benchmarks"
 
 
-def _run(script: str, *args: str) -> None:
-    out = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=300,
-                         cwd=ROOT)
-    assert out.returncode == 0, out.stderr[-2000:]
+def _run(script: str, *args: str, cwd: Path = ROOT, timeout: int = 300) -> None:
+    """Runs a benchmark script as a user would, on this checkout's lit_gans, W&B offline; fails with its stderr."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), WANDB_MODE="offline")
+    out = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True,
+                         timeout=timeout, cwd=cwd, env=env)
+    assert out.returncode == 0, f"{script} failed:\n{out.stderr[-3000:]}"
 
 
 def test_stylegan2_digits_scores_learning_curves_and_overfitting(tmp_path):

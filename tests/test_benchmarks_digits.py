@@ -2,18 +2,8 @@
 what it says it scores and write the keys its docs name (their numbers come from the long runs in the docs)."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCH = ROOT / "experiments" / "benchmarks"
-
-
-def _run(script: str, *args: str) -> None:
-    out = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=300,
-                         cwd=ROOT)
-    assert out.returncode == 0, out.stderr[-2000:]
+from test_benchmarks import _run
 
 
 def test_progan_vs_dcgan_scores_what_lit_gans_sample_writes(tmp_path):

@@ -9,25 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = ROOT / "experiments" / "benchmarks"
-
-
-def run_script(name: str, *args: str, cwd: Path) -> None:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), WANDB_MODE="offline")
-    result = subprocess.run([sys.executable, str(BENCHMARKS / name), *args], cwd=cwd, env=env,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, f"{name} failed:\n{result.stderr[-3000:]}"
+from test_benchmarks import _run
 
 
 def test_vanishing_gradient_script_runs_and_reports_both_losses(tmp_path):
     out = tmp_path / "vanishing_gradient.json"
-    run_script("vanishing_gradient.py", "--d-steps", "20", "--every", "10", "--out", str(out), cwd=tmp_path)
+    _run("vanishing_gradient.py", "--d-steps", "20", "--every", "10", "--out", str(out), cwd=tmp_path, timeout=600)
     result = json.loads(out.read_text())
     assert result["d_steps"] == [0, 10]
     assert set(result["generator_grad_norm"]) == {"minimax (saturating)", "non-saturating"}
@@ -41,7 +29,7 @@ def test_seqgan_round_cost_script_runs_on_the_current_sampling_interface(tmp_pat
     # It called model.generate(net, n) after SeqGAN's sampling moved to generate_sequences: this is the test that
     # would have caught it.
     out = tmp_path / "seqgan_round_cost.json"
-    run_script("seqgan_round_cost.py", "--sizes", "64", "128", "--out", str(out), cwd=tmp_path)
+    _run("seqgan_round_cost.py", "--sizes", "64", "128", "--out", str(out), cwd=tmp_path, timeout=600)
     result = json.loads(out.read_text())
     assert result["g_step_cpu_s"] > 0 and result["generate_cpu_s_per_sequence"] > 0
     # The D cost is a slope between two runs: at these sizes its sign is noise, so only check it is a number.
@@ -51,7 +39,7 @@ def test_seqgan_round_cost_script_runs_on_the_current_sampling_interface(tmp_pat
 
 def test_ddp_scaling_script_measures_one_and_two_processes(tmp_path):
     out = tmp_path / "ddp_scaling.json"
-    run_script("ddp_scaling.py", "--processes", "1", "2", "--steps", "2", "--warmup", "1", "--repeats", "1",
-               "--channels", "4", "--image-size", "8", "--batch-size", "4", "--out", str(out), cwd=tmp_path)
+    _run("ddp_scaling.py", "--processes", "1", "2", "--steps", "2", "--warmup", "1", "--repeats", "1",
+         "--channels", "4", "--image-size", "8", "--batch-size", "4", "--out", str(out), cwd=tmp_path, timeout=600)
     result = json.loads(out.read_text())
     assert result["throughput_1"] > 0 and result["throughput_2"] > 0

@@ -90,3 +90,38 @@ def test_repeated_runs_of_one_seed_at_one_thread_are_identical(tmp_path):
     others = report["first_checkpoint_other_judges"]
     assert set(others) == {"batch norm on batch statistics", "noise seed 1",
                            "reverse KL over all samples (no 3-std filter)"}
+
+
+def _report(path, runs, complete=True):
+    path.write_text(json.dumps({"command": "python toy2d_equal.py ...", "complete": complete, "runs_done": len(runs),
+                                "runs_planned": len(runs), "workers": 2, "cpu_s": 1.0, "wall_s": 2.0, "runs": runs}))
+    return path
+
+
+def _run(config, g_updates, seed, hq):
+    return {"config": config, "dataset": "ring", "g_updates": g_updates, "seed": seed, "modes": 8, "hq": hq,
+            "reverse_kl": 0.1, "counts": [1] * 8, "cpu_s": 3.0}
+
+
+def test_combine_makes_one_table_of_budgets_run_separately(tmp_path, capsys):
+    a = _report(tmp_path / "a.json", [_run("PacGAN4", 20000, s, 10.0 * s) for s in range(2)])
+    b = _report(tmp_path / "b.json", [_run("ours", 5000, s, 50.0 + s) for s in range(3)], complete=False)
+    out = tmp_path / "all.json"
+    toy2d_equal.main(["--combine", str(a), str(b), "--out", str(out)])
+    report = json.loads(out.read_text())
+    measured = [r for r in report["rows"] if not r.get("reference")]
+    assert [(r["config"], r["g_updates"], r["seeds"]) for r in measured] == [("ours", 5000, 3), ("PacGAN4", 20000, 2)]
+    assert abs(measured[0]["hq"] - 51.0) < 1e-9 and abs(measured[1]["hq"] - 5.0) < 1e-9
+    assert report["runs_done"] == 5 and not report["complete"] and report["g_updates"] == [5000, 20000]
+    assert [s["file"] for s in report["sources"]] == ["a.json", "b.json"]
+    assert "| ring | ours | 5,000 | 3 |" in capsys.readouterr().out
+
+
+def test_combine_refuses_a_run_twice_and_a_file_that_is_no_report(tmp_path):
+    a = _report(tmp_path / "a.json", [_run("ours", 5000, 0, 50.0)])
+    with pytest.raises(SystemExit, match="appears twice"):
+        toy2d_equal.main(["--combine", str(a), str(a), "--out", str(tmp_path / "all.json")])
+    (tmp_path / "x.json").write_text("{}")
+    with pytest.raises(SystemExit, match="not a toy2d_equal.py report"):
+        toy2d_equal.main(["--combine", str(tmp_path / "x.json"), "--out", str(tmp_path / "all.json")])
+    assert not (tmp_path / "all.json").exists()

@@ -18,6 +18,7 @@ data set is the config's (the same 100,000 points for every seed, as the CLI dra
 
 Prints a Markdown table (mean ± standard error over seeds, CPU seconds per run) beside PacGAN's Table 1 at its own
 400,000 updates, and writes ``experiments/results/toy2d_equal.json`` (``--out``), rewritten after every run.
+Budgets run separately become one table with ``--combine a.json b.json --out experiments/results/toy2d_equal.json``.
 """
 
 from __future__ import annotations
@@ -155,16 +156,44 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_report(path: Path, runs: list[dict], args, planned: int, wall: float) -> dict:
-    rows = summarise(runs, keys=("config", "dataset", "g_updates"))
-    report = {"command": " ".join(["python", *sys.argv]), "g_updates": args.g_updates, "seeds": args.seeds,
-              "workers": args.workers, "accelerator": args.accelerator, "complete": len(runs) == planned,
-              "runs_done": len(runs), "runs_planned": planned, "cpu_s": sum(r["cpu_s"] for r in runs), "wall_s": wall,
-              "load_average": os.getloadavg()[0], "judge": "lit-gans sample --ckpt last.ckpt --num 2500 (seed 0)",
-              "rows": rows + reference_rows(), "table": markdown(rows), "runs": runs}
+def _order(row: dict) -> tuple:
+    names = CONFIG_NAMES + [f"trial: {t}" for t in TRIALS]
+    return row["g_updates"], names.index(row["config"]) if row["config"] in names else len(names)
+
+
+def write_report(path: Path, runs: list[dict], header: dict) -> dict:
+    """Writes ``header`` + one row per (configuration, mixture, budget) over the seeds of ``runs`` + the table."""
+    keys = [(r["config"], r["dataset"], r["g_updates"], r["seed"]) for r in runs]
+    if len(set(keys)) < len(keys):
+        raise SystemExit(f"error: a (config, dataset, g_updates, seed) run appears twice in {path.name}'s sources")
+    rows = sorted(summarise(runs, keys=("config", "dataset", "g_updates")), key=_order)
+    report = {**header, "cpu_s": sum(r["cpu_s"] for r in runs), "load_average": os.getloadavg()[0],
+              "judge": "lit-gans sample --ckpt last.ckpt --num 2500 (seed 0)", "rows": rows + reference_rows(),
+              "table": markdown(rows), "runs": runs}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(_finite(report), indent=1))
     return report
+
+
+def combine(paths: list[Path], out: Path) -> dict:
+    """One report from several runs of this script (budgets or configurations run separately, each file's runs
+    kept as they are); ``sources`` records each file's command, completeness and cost."""
+    sources, runs = [], []
+    for path in paths:
+        try:
+            part = json.loads(path.read_text())
+        except (OSError, ValueError) as err:
+            raise SystemExit(f"error: cannot read {path} as a toy2d_equal.py report ({err})") from None
+        if "runs" not in part:
+            raise SystemExit(f"error: {path} has no 'runs': not a toy2d_equal.py report")
+        sources.append({"file": path.name, **{k: part.get(k) for k in (
+            "command", "complete", "runs_done", "runs_planned", "workers", "cpu_s", "wall_s", "load_average")}})
+        runs += part["runs"]
+    header = {"command": " ".join(["python", *sys.argv]), "combined": True,
+              "g_updates": sorted({r["g_updates"] for r in runs}),
+              "complete": all(s["complete"] for s in sources), "runs_done": len(runs),
+              "wall_s": sum(s["wall_s"] or 0 for s in sources), "sources": sources}
+    return write_report(out, runs, header)
 
 
 def main(argv=None) -> None:
@@ -177,7 +206,12 @@ def main(argv=None) -> None:
     parser.add_argument("--workers", type=int, default=1, help="parallel training processes (one thread each)")
     parser.add_argument("--accelerator", default="cpu", help="Lightning's: cpu (one thread a run), gpu, auto")
     parser.add_argument("--out", type=Path, default=RESULTS / "toy2d_equal.json")
+    parser.add_argument("--combine", type=Path, nargs="+", metavar="JSON",
+                        help="write --out from these reports of this script instead of training (their runs kept)")
     args = parser.parse_args(argv)
+    if args.combine:
+        print(combine(args.combine, args.out)["table"])
+        return
     if min(args.g_updates) < 1 or args.seeds < 1:
         parser.error("--g-updates and --seeds must be >= 1")
     # seed-major order: an interrupted run still has every (configuration, dataset, budget) on its first seeds
@@ -190,7 +224,10 @@ def main(argv=None) -> None:
             r = runs[-1]
             print(f"{r['config']} {r['dataset']} seed {r['seed']} {r['g_updates']} updates: {r['modes']} modes, "
                   f"{r['hq']:.1f} % hq, KL {r['reverse_kl']:.3f}, {r['cpu_s']:.0f} CPU s", flush=True)
-            report = write_report(args.out, runs, args, len(jobs), time.perf_counter() - start)
+            report = write_report(args.out, runs, {
+                "command": " ".join(["python", *sys.argv]), "g_updates": args.g_updates, "seeds": args.seeds,
+                "workers": args.workers, "accelerator": args.accelerator, "complete": len(runs) == len(jobs),
+                "runs_done": len(runs), "runs_planned": len(jobs), "wall_s": time.perf_counter() - start})
     print(report["table"])
     print(f"\n{len(runs)} runs, CPU {report['cpu_s'] / 60:.1f} min, wall {report['wall_s'] / 60:.1f} min, "
           f"load average {os.getloadavg()[0]:.1f}")

@@ -10,7 +10,7 @@ import torch
 from test_benchmarks import BENCH
 
 sys.path.insert(0, str(BENCH))
-from digit_style_judge import binomial_se, equal_n_floor, frechet_distance, random_shift  # noqa: E402
+from digit_style_judge import binomial_se, equal_n_floor, frechet_distance, random_shift, study  # noqa: E402
 
 
 def _features(n: int, seed: int, shift: float = 0.0) -> np.ndarray:
@@ -51,3 +51,11 @@ def test_random_shift_moves_each_image_by_at_most_k_pixels():
     assert out.shape == x.shape and (out == 1.0).flatten(1).sum(1).eq(1).all()  # the pixel kept, nothing else lit
     where = (out[:, 0] == 1.0).nonzero()[:, 1:]  # (row, column) of each image's lit pixel
     assert ((where - 7).abs() <= 1).all() and len({tuple(p) for p in where.tolist()}) > 4  # moved, variously
+
+
+def test_judge_study_scores_each_setting_and_domain_on_real_held_out_images():
+    rows = study([(1, 0), (1, 1)], seeds=[0])
+    assert [(r["epochs"], r["shift"], r["domain"]) for r in rows] == [(1, 0, "a"), (1, 0, "b"), (1, 1, "a"), (1, 1, "b")]
+    for r in rows:  # pooled over 179 + 180 images: between its two parts
+        low, high = sorted((r["acc_real_test"], r["acc_ground_truth"]))
+        assert low - 1e-9 <= r["acc_pooled"] <= high + 1e-9 and 0.1 < r["acc_real_test"] <= 1.0

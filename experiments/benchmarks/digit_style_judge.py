@@ -70,7 +70,9 @@ def train_classifier(x: Tensor, y: Tensor, epochs: int = 30, seed: int = 0, shif
 
 @torch.no_grad()
 def accuracy(net: SmallCNN, x: Tensor, y: Tensor) -> float:
-    return float((net(x).argmax(1) == y).float().mean())
+    """Fraction labelled correctly, as an exact count / n in double precision (a float32 mean reads 513/540 as
+    0.94999999, under a 0.95 threshold it meets)."""
+    return int((net(x).argmax(1) == y).sum()) / len(y)
 
 
 def binomial_se(p: float, n: int) -> float:

@@ -1,0 +1,101 @@
+"""More benchmark scripts run end to end at a tiny budget (as tests/test_benchmarks_smoke.py does for others): the
+README's quick-start measurement, the digits floor, SeqGAN's reward check and the shipped toy configs.
+
+Tiny runs' numbers mean nothing; each test checks that the script finishes, writes the keys the README and docs read,
+that counts equal what was asked, and that values are finite and in their valid range.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import yaml
+from metric_fixtures import digits_classifier_file
+from test_benchmarks import ROOT, _run
+
+
+def _tiny_config(tmp_path, source: str, **trainer) -> str:
+    """A shipped config without logger or sample grids, with the trainer settings given: a fit of seconds."""
+    config = yaml.safe_load((ROOT / source).read_text())
+    config["trainer"] |= {"logger": False, **trainer}
+    config.pop("samples", None)
+    path = tmp_path / f"tiny_{(ROOT / source).stem}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def test_quickstart_script_scores_samples_of_the_fitted_model(tmp_path):
+    config = _tiny_config(tmp_path, "experiments/dcgan/digits.yaml", max_epochs=1, limit_train_batches=2)
+    out = tmp_path / "quickstart.json"
+    _run("quickstart.py", "--config", config, "--out", str(out), cwd=tmp_path)
+    result = json.loads(out.read_text())
+    assert result["command"] == f"python experiments/benchmarks/quickstart.py --config {config}"
+    for key in ("class_histogram", "untrained_class_histogram"):
+        assert len(result[key]) == 10 and sum(result[key]) == 1000, key  # 1,000 samples, each given one class
+    assert result["classes_drawn"] == sum(h > 0 for h in result["class_histogram"])
+    for key in ("mean_confidence", "untrained_mean_confidence"):
+        assert 0.1 <= result[key] <= 1.0, key  # a top-class probability of 10 classes
+    # the classifier recognises real held-out digits (README: about 0.9): it was fitted, not left at chance
+    assert 0.7 < result["real_heldout_mean_confidence"] <= 1.0
+    assert result["fit_seconds"] > 0
+
+
+def test_digits_floor_script_puts_held_out_digits_far_below_noise(tmp_path):
+    out = tmp_path / "digits_floor.json"
+    _run("digits_floor.py", "--classifier", digits_classifier_file(), "--stacked", "2000", "--out", str(out),
+         cwd=tmp_path)
+    result = json.loads(out.read_text())
+    assert 0.8 < result["classifier_accuracy"] <= 1.0
+    assert result["num_val_real"] + result["num_train_real"] == 1797  # the bundled digits, split once
+    real, noise = result["scores"]["held-out digits"], result["scores"]["uniform noise"]
+    assert set(real) == set(noise) >= {"fid", "kid", "is", "precision", "recall"}
+    assert all(math.isfinite(v) for v in [*real.values(), *noise.values()])
+    assert 0 <= real["fid"] < noise["fid"] / 5 and noise["is"] < real["is"] <= 10
+    assert 0 <= noise["precision"] < real["precision"] <= 1
+    stacked = result["stacked_real"]
+    assert stacked["samples"] == 2000 and 500 < stacked["modes"] <= 1000 and stacked["kl"] >= 0
+
+
+def test_seqgan_reward_script_adds_its_row_and_keeps_other_settings(tmp_path):
+    out = tmp_path / "seqgan_reward.json"
+    _run("seqgan_reward.py", "--num-samples", "128", "--g-pretrain-epochs", "1", "--d-pretrain-steps", "1",
+         "--num-eval", "60", "--seed", "3", "--out", str(out), cwd=tmp_path)
+    first = json.loads(out.read_text())["rows"]
+    assert len(first) == 1
+    row = first[0]
+    assert row["settings"] | {"config": None} == {"config": None, "num_samples": 128, "g_pretrain_epochs": 1,
+                                                  "d_pretrain_steps": 1, "d_epochs": 1, "seed": 3}
+    assert row["command"].endswith("--num-samples 128 --g-pretrain-epochs 1 --d-pretrain-steps 1")
+    for key in ("p_real_train", "p_real_fresh", "p_real_generated"):
+        assert 0.0 <= row[key] <= 1.0, key
+    assert -1.0 <= row["corr_reward_oracle_loglik"] <= 1.0
+    assert row["nll_oracle_generated"] > 0 and row["nll_oracle_top_third_by_d"] > 0
+
+    # a row of other settings stays; the row of the same settings is replaced, not duplicated
+    other = row | {"settings": row["settings"] | {"seed": 4}}
+    out.write_text(json.dumps({"rows": [other, row | {"p_real_train": -1.0}]}))
+    _run("seqgan_reward.py", "--num-samples", "128", "--g-pretrain-epochs", "1", "--d-pretrain-steps", "1",
+         "--num-eval", "60", "--seed", "3", "--out", str(out), cwd=tmp_path)
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["settings"]["seed"] for r in rows] == [4, 3] and rows[1]["p_real_train"] >= 0.0
+
+
+def test_toy_configs_script_scores_the_fit_and_appends_seeds(tmp_path):
+    config = _tiny_config(tmp_path, "experiments/gan/ring.yaml", max_steps=20)
+    out = tmp_path / "toy.json"
+    # an earlier seed that captured no mode: reverse KL inf (lit_gans.metrics.modes), which statistics.stdev rejects
+    kept = {"seed": 1, "modes": 0, "hq": 0.0, "reverse_kl": math.inf, "fit_seconds": 1.0, "g_steps": 10,
+            "command": "an earlier sitting"}
+    out.write_text(json.dumps({"runs": [kept]}))
+    _run("toy_configs.py", "--config", config, "--seeds", "0", "--append", "--out", str(out), cwd=tmp_path)
+    result = json.loads(out.read_text())
+    assert result["config"] == config and result["seeds"] == 2
+    assert [r["seed"] for r in result["runs"]] == [0, 1] and result["runs"][1] == kept
+    run = result["runs"][0]
+    assert run["g_steps"] == 10  # 20 optimizer steps: 10 D + 10 G updates
+    assert run["command"].endswith("--seeds 0")
+    assert 0 <= run["modes"] <= 8 and 0.0 <= run["hq"] <= 100.0 and run["reverse_kl"] >= 0
+    assert result["modes"] == run["modes"] / 2 and math.isclose(result["hq"], run["hq"] / 2)
+    assert math.isclose(result["modes_std"], run["modes"] / math.sqrt(2))  # sample std of two runs: modes and 0
+    assert result["reverse_kl"] == math.inf and math.isnan(result["reverse_kl_std"])

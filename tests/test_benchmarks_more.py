@@ -94,7 +94,7 @@ def test_toy_configs_script_scores_the_fit_and_appends_seeds(tmp_path):
     assert [r["seed"] for r in result["runs"]] == [0, 1] and result["runs"][1] == kept
     run = result["runs"][0]
     assert run["g_steps"] == 10  # 20 optimizer steps: 10 D + 10 G updates
-    assert run["command"].endswith("--seeds 0")
+    assert run["command"].endswith("--seeds 0 --append")
     assert 0 <= run["modes"] <= 8 and 0.0 <= run["hq"] <= 100.0 and run["reverse_kl"] >= 0
     assert result["modes"] == run["modes"] / 2 and math.isclose(result["hq"], run["hq"] / 2)
     assert math.isclose(result["modes_std"], run["modes"] / math.sqrt(2))  # sample std of two runs: modes and 0

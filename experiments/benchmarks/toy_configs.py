@@ -52,7 +52,8 @@ def main() -> None:
     p.add_argument("--out", type=Path, help="results file (default experiments/results/toy_configs_<config stem>.json)")
     args = p.parse_args()
     out = args.out or ROOT / "experiments" / "results" / f"toy_configs_{Path(args.config).stem}.json"
-    command = f"python experiments/benchmarks/toy_configs.py --config {args.config} --seeds " + " ".join(map(str, args.seeds))
+    command = (f"python experiments/benchmarks/toy_configs.py --config {args.config} --seeds "
+               + " ".join(map(str, args.seeds)) + (" --append" if args.append else ""))
     old = json.loads(out.read_text()) if args.append and out.is_file() else {"runs": []}
     kept = [r | {"command": r.get("command", old.get("command"))} for r in old["runs"] if r["seed"] not in args.seeds]
     runs = sorted(kept + [run(args.config, s) | {"command": command} for s in args.seeds], key=lambda r: r["seed"])

@@ -1,5 +1,6 @@
 """More benchmark scripts run end to end at a tiny budget (as tests/test_benchmarks_smoke.py does for others): the
-README's quick-start measurement, the digits floor, SeqGAN's reward check and the shipped toy configs.
+README's quick-start measurement, the digits floor, SeqGAN's reward check, the shipped toy configs, the compression
+table and the distillation ablation.
 
 Tiny runs' numbers mean nothing; each test checks that the script finishes, writes the keys the README and docs read,
 that counts equal what was asked, and that values are finite and in their valid range.
@@ -99,3 +100,41 @@ def test_toy_configs_script_scores_the_fit_and_appends_seeds(tmp_path):
     assert result["modes"] == run["modes"] / 2 and math.isclose(result["hq"], run["hq"] / 2)
     assert math.isclose(result["modes_std"], run["modes"] / math.sqrt(2))  # sample std of two runs: modes and 0
     assert result["reverse_kl"] == math.inf and math.isnan(result["reverse_kl_std"])
+
+
+def test_compression_script_measures_every_row_and_records_refusals(tmp_path):
+    out = tmp_path / "compression.json"
+    _run("compression.py", "--budget", "2", "--dcgan-steps", "2", "--stylegan2-steps", "2", "--widths", "0.5",
+         "--feature-widths", "--amounts", "0.5", "--n-fake", "64", "--repeats", "1", "--workers", "1",
+         "--onnx", "dcgan", "--out", str(out), cwd=tmp_path, timeout=600)
+    result = json.loads(out.read_text())
+    rows = {(r["model"], r["method"]): r for r in result["rows"]}
+    assert set(rows) == {("dcgan", m) for m in ("teacher", "distill_w0.5", "prune_0.5", "int8")} | {
+        ("stylegan2", "teacher"), ("stylegan2", "distill_w0.5")}
+    # StyleGAN2 cannot be pruned or quantised: the one-line refusals are recorded, not hidden
+    assert set(result["errors"]) == {"stylegan2 prune_0.5", "stylegan2 int8"}
+    for (model, method), row in rows.items():
+        assert math.isfinite(row["fid"]) and row["fid"] >= 0, (model, method)
+        assert 0 <= row["precision"] <= 1 and 0 <= row["recall"] <= 1
+        assert row["mb"] > 0 and row["ms_batch1"] > 0 and row["ms_batch64"] > 0
+        if method != "teacher":
+            assert row["params"] <= rows[(model, "teacher")]["params"]
+    assert rows[("dcgan", "distill_w0.5")]["params"] < rows[("dcgan", "teacher")]["params"] / 2
+    assert rows[("dcgan", "teacher")]["onnx_max_abs"] < 1e-4  # ONNX computes what PyTorch computes
+    assert rows[("dcgan", "teacher")]["fid_sample"] == rows[("dcgan", "teacher")]["fid"]  # the file samples as G does
+    assert result["steps"] == {"dcgan": 2, "stylegan2": 2} and result["n_fake"] == 64
+    assert {"dcgan_int8_fid_ratio", "dcgan_int8_met", "dcgan_student_met"} <= set(result["goals"])
+
+
+def test_distill_ablation_script_scores_the_teacher_and_every_setting(tmp_path):
+    out = tmp_path / "distill_ablation.json"
+    _run("distill_ablation.py", "--budget", "2", "--steps", "3", "--out", str(out), cwd=tmp_path)
+    result = json.loads(out.read_text())
+    rows = result["rows"]
+    assert rows[0]["setting"] == "teacher" and len(rows) == 8  # the teacher and the 7 settings of the ablation
+    assert result["steps"] == 3 and result["width"] == 0.2
+    for row in rows:
+        assert math.isfinite(row["fid"]) and row["fid"] >= 0 and 0 <= row["precision"] <= 1
+    for row in rows[1:]:
+        assert row["params"] < rows[0]["params"] / 5  # width 0.2
+        assert 0 < row["pixel_error"] < 2  # L1 between images in [-1, 1]

@@ -1,6 +1,6 @@
 """More benchmark scripts run end to end at a tiny budget (as tests/test_benchmarks_smoke.py does for others): the
 README's quick-start measurement, the digits floor, SeqGAN's reward check, the shipped toy configs, the compression
-table and the distillation ablation.
+table, the distillation ablation and the toy losses comparison.
 
 Tiny runs' numbers mean nothing; each test checks that the script finishes, writes the keys the README and docs read,
 that counts equal what was asked, and that values are finite and in their valid range.
@@ -11,9 +11,13 @@ from __future__ import annotations
 import json
 import math
 
+import sys
+
 import yaml
 from metric_fixtures import digits_classifier_file
-from test_benchmarks import ROOT, _run
+from test_benchmarks import BENCH, ROOT, _run
+
+sys.path.insert(0, str(BENCH))
 
 
 def _tiny_config(tmp_path, source: str, **trainer) -> str:
@@ -138,3 +142,26 @@ def test_distill_ablation_script_scores_the_teacher_and_every_setting(tmp_path):
     for row in rows[1:]:
         assert row["params"] < rows[0]["params"] / 5  # width 0.2
         assert 0 < row["pixel_error"] < 2  # L1 between images in [-1, 1]
+
+
+def test_toy2d_script_runs_every_planned_run(tmp_path):
+    # WGAN updates G every 5th batch: with logs only every 50 batches it crashed reading a gradient norm never logged
+    out = tmp_path / "toy2d.json"
+    _run("toy2d.py", "--quick", "--seeds", "2", "--g-steps", "5", "--configs", "GAN (minimax)", "WGAN",
+         "--datasets", "ring", "--workers", "1", "--out", str(out), cwd=tmp_path)
+    result = json.loads(out.read_text())
+    assert result["runs_done"] == result["runs_planned"] == 4 and result["settings"]["g_steps"] == 5
+    assert {(r["config"], r["seeds"]) for r in result["rows"]} == {("GAN (minimax)", 2), ("WGAN", 2)}
+    for run in result["runs"]:
+        assert run["g_steps"] == 5 and run["d_steps"] == (25 if run["config"] == "WGAN" else 5)
+        assert 0 <= run["modes"] <= 8 and 0.0 <= run["hq"] <= 100.0
+    assert out.with_name("toy2d_generator_gradients.png").exists()
+
+
+def test_toy2d_records_the_gradient_norm_of_every_generator_update():
+    import toy2d
+
+    run = toy2d.run_one("GAN (minimax)", "ring", 0, toy2d.PROFILES["quick"] | {"g_steps": 6})
+    norms = run["g_grad_norms"]
+    assert len(norms) == 6 and all(math.isfinite(n) and n > 0 for n in norms)
+    assert len(set(norms)) == 6  # one per update, not the last logged one read again

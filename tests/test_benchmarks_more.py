@@ -1,6 +1,6 @@
 """More benchmark scripts run end to end at a tiny budget (as tests/test_benchmarks_smoke.py does for others): the
 README's quick-start measurement, the digits floor, SeqGAN's reward check, the shipped toy configs, the compression
-table, the distillation ablation and the toy losses comparison.
+table, the distillation ablation, the toy losses comparison, the loop overhead and the command start-up time.
 
 Tiny runs' numbers mean nothing; each test checks that the script finishes, writes the keys the README and docs read,
 that counts equal what was asked, and that values are finite and in their valid range.
@@ -165,3 +165,27 @@ def test_toy2d_records_the_gradient_norm_of_every_generator_update():
     norms = run["g_grad_norms"]
     assert len(norms) == 6 and all(math.isfinite(n) and n > 0 for n in norms)
     assert len(set(norms)) == 6  # one per update, not the last logged one read again
+
+
+def test_toy_overhead_script_times_both_loops(tmp_path):
+    out = tmp_path / "toy_overhead.json"
+    _run("toy_overhead.py", "--steps", "20", "--repeats", "1", "--out", str(out), cwd=tmp_path)
+    result = json.loads(out.read_text())
+    assert result["steps"] == 20 and result["torch_threads"] == 1
+    assert len(result["ratios"]) == len(result["cpu_ratios"]) == len(result["plain_seconds"]) == 1
+    for key in ("plain_ms_per_step", "lit_gans_ms_per_step", "plain_cpu_ms_per_step", "lit_gans_cpu_ms_per_step"):
+        assert 0 < result[key] < 10_000, key
+    # the ratios are what their inputs say (at 20 steps their values are noise)
+    assert math.isclose(result["ratio"], result["lit_gans_ms_per_step"] / result["plain_ms_per_step"], rel_tol=1e-6)
+    assert math.isclose(result["cpu_ratio"], result["lit_gans_cpu_ms_per_step"] / result["plain_cpu_ms_per_step"],
+                        rel_tol=1e-6)
+
+
+def test_startup_script_times_each_command(tmp_path):
+    out = tmp_path / "startup.json"
+    _run("startup.py", "--repeats", "1", "--out", str(out), cwd=tmp_path)
+    result = json.loads(out.read_text())
+    names = {"lit-gans --help", "lit-gans sample --help", "lit-gans fit --help"}
+    assert set(result["median_seconds"]) == set(result["seconds"]) == names and result["repeats"] == 1
+    for name in names:
+        assert len(result["seconds"][name]) == 1 and 0 < result["median_seconds"][name] < 300

@@ -271,7 +271,7 @@ class StyleGAN2(GANModule):
 
     def to_data_range(self, samples: Tensor) -> Tensor:
         """Samples clipped to the data range [-1, 1]: toRGB is linear (no tanh, as in the official code), so raw outputs
-        overshoot; the official code clips the same way when it writes images, and so do ProGAN's samples here.
+        overshoot; the official code clips the same way when it writes images (ProGAN's samples here too).
         Without it the metric backbones would disagree: Inception clips its input, the digits classifier does not."""
         return samples.clamp(-1.0, 1.0)
 

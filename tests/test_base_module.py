@@ -176,13 +176,13 @@ def test_bad_training_options(kwargs, match):
 
 #: every variant that samples images from z, tiny, on 8x8 grey images
 IMAGE_VARIANTS = {
-    "VanillaGAN": dict(z_dim=4, g_hidden=(8,), d_hidden=(8,)),
-    "CGAN": dict(num_classes=10, net="dcgan", z_dim=4, base_channels=4),
-    "DCGAN": dict(z_dim=4, g_channels=4, d_channels=4),
-    "WGAN": dict(net="dcgan", z_dim=4, g_channels=4, d_channels=4),
-    "WGANGP": dict(net="mlp", z_dim=4, g_hidden=(8,), d_hidden=(8,)),
-    "ProGAN": dict(z_dim=8, channels={4: 8, 8: 8}),
-    "StyleGAN2": dict(z_dim=8, w_dim=8, mapping_layers=1, channel_base=64, channel_max=8),
+    "VanillaGAN": {"z_dim": 4, "g_hidden": (8,), "d_hidden": (8,)},
+    "CGAN": {"num_classes": 10, "net": "dcgan", "z_dim": 4, "base_channels": 4},
+    "DCGAN": {"z_dim": 4, "g_channels": 4, "d_channels": 4},
+    "WGAN": {"net": "dcgan", "z_dim": 4, "g_channels": 4, "d_channels": 4},
+    "WGANGP": {"net": "mlp", "z_dim": 4, "g_hidden": (8,), "d_hidden": (8,)},
+    "ProGAN": {"z_dim": 8, "channels": {4: 8, 8: 8}},
+    "StyleGAN2": {"z_dim": 8, "w_dim": 8, "mapping_layers": 1, "channel_base": 64, "channel_max": 8},
 }
 
 

@@ -1,6 +1,6 @@
 """More benchmark scripts run end to end at a tiny budget (as tests/test_benchmarks_smoke.py does for others): the
 README's quick-start measurement, the digits floor, SeqGAN's reward check, the shipped toy configs, the compression
-table, the distillation ablation, the toy losses comparison, the loop overhead and the command start-up time.
+table, the distillation ablation, the toy losses comparison, the loop overhead, the command start-up time and the bad-input table.
 
 Tiny runs' numbers mean nothing; each test checks that the script finishes, writes the keys the README and docs read,
 that counts equal what was asked, and that values are finite and in their valid range.
@@ -188,3 +188,19 @@ def test_startup_script_times_each_command(tmp_path):
     assert set(result["median_seconds"]) == set(result["seconds"]) == names and result["repeats"] == 1
     for name in names:
         assert len(result["seconds"][name]) == 1 and 0 < result["median_seconds"][name] < 300
+
+
+def test_bad_input_cases_give_one_line_each_as_docs_bad_input_md_shows(tmp_path, monkeypatch):
+    """What experiments/benchmarks/bad_input.py checks and writes into docs/bad_input.md, run in this process without
+    writing: every case exits 2 with one ``lit-gans: error:`` line, and the page shows that line (no drift)."""
+    import bad_input
+
+    (tmp_path / "empty").mkdir()
+    monkeypatch.chdir(tmp_path)  # runs/ and W&B files of the cases land here
+    page = (ROOT / "docs" / "bad_input.md").read_text()
+    assert len(bad_input.CASES) >= 20
+    for name, make in bad_input.CASES:
+        code, message = bad_input.run_case(make(tmp_path))
+        assert code == 2 and message.startswith("lit-gans: error:"), (name, code, message)
+        row = f"| {name} | {code} | `{message.replace(str(tmp_path), 'TMP').replace('|', '/')}` |"
+        assert row in page, f"docs/bad_input.md is out of date (python experiments/benchmarks/bad_input.py): {row}"

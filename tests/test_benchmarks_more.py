@@ -1,6 +1,7 @@
 """More benchmark scripts run end to end at a tiny budget (as tests/test_benchmarks_smoke.py does for others): the
 README's quick-start measurement, the digits floor, SeqGAN's reward check, the shipped toy configs, the compression
-table, the distillation ablation, the toy losses comparison, the loop overhead, the command start-up time and the bad-input table.
+table, the distillation ablation, the toy losses comparison, the loop overhead, the command start-up time and the
+bad-input table.
 
 Tiny runs' numbers mean nothing; each test checks that the script finishes, writes the keys the README and docs read,
 that counts equal what was asked, and that values are finite and in their valid range.

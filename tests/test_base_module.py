@@ -7,7 +7,7 @@ import torch
 from conftest import quick_trainer
 
 from lit_gans.data import Toy2DDataModule
-from lit_gans.models import VanillaGAN
+from lit_gans.models import MODELS, VanillaGAN
 from lit_gans.errors import NonFiniteLossError
 
 
@@ -172,3 +172,29 @@ def test_no_checkpoint_holds_weights_a_non_finite_loss_reached(tmp_path):
 def test_bad_training_options(kwargs, match):
     with pytest.raises(ValueError, match=match):
         VanillaGAN(z_dim=2, **kwargs)
+
+
+#: every variant that samples images from z, tiny, on 8x8 grey images
+IMAGE_VARIANTS = {
+    "VanillaGAN": {"z_dim": 4, "g_hidden": (8,), "d_hidden": (8,)},
+    "CGAN": {"num_classes": 10, "net": "dcgan", "z_dim": 4, "base_channels": 4},
+    "DCGAN": {"z_dim": 4, "g_channels": 4, "d_channels": 4},
+    "WGAN": {"net": "dcgan", "z_dim": 4, "g_channels": 4, "d_channels": 4},
+    "WGANGP": {"net": "mlp", "z_dim": 4, "g_hidden": (8,), "d_hidden": (8,)},
+    "ProGAN": {"z_dim": 8, "channels": {4: 8, 8: 8}},
+    "StyleGAN2": {"z_dim": 8, "w_dim": 8, "mapping_layers": 1, "channel_base": 64, "channel_max": 8},
+}
+
+
+@pytest.mark.parametrize("name", list(IMAGE_VARIANTS))
+def test_image_samples_stay_in_the_data_range_whatever_the_weights(name):
+    """``sample`` promises images in [-1, 1], what the metric backbones and ``lit-gans sample`` take: with every
+    generator weight 20 times larger, a tanh output saturates and a linear one (ProGAN, StyleGAN2) is clipped."""
+    torch.manual_seed(0)
+    model = MODELS[name](data_shape=(1, 8, 8), **IMAGE_VARIANTS[name])
+    with torch.no_grad():
+        for p in model.sampling_generator().parameters():
+            p.mul_(20.0)
+    samples = model.sample(64, seed=0)
+    assert samples.shape == (64, 1, 8, 8) and torch.isfinite(samples).all()
+    assert samples.min() >= -1.0 and samples.max() <= 1.0

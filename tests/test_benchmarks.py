@@ -35,6 +35,8 @@ def test_stylegan2_digits_scores_learning_curves_and_overfitting(tmp_path):
         assert len(curve) == 2 and 1.5 <= curve[0]["cpu_s"] < curve[1]["cpu_s"]
         assert abs(curve[1]["fid"] - report[key]) < 1e-9 and report[key] > 0
         assert -1.0 <= curve[1]["r_t"] <= 1.0
+        # the same samples before the clip to [-1, 1]: a linear toRGB overshoots, the clip changes some pixels
+        assert curve[1]["fid_unclipped"] > 0 and 0 < curve[1]["unclipped_share"] < 1
     # D's held-out check exists only where images were held out (the 10% run holds out the other 90%)
     assert "d_held_out" in report["runs"]["fid_10pct_plain"]["curve"][0]
     assert "d_held_out" not in report["runs"]["fid_stylegan2"]["curve"][0]

@@ -69,6 +69,28 @@ def test_distillation_brings_the_student_towards_the_teacher():
     assert all(p.grad is None for p in teacher.parameters())  # the teacher stays as it was
 
 
+def test_student_and_teacher_share_every_random_draw_inside_the_networks():
+    """A student identical to its teacher has loss 0 although the networks draw noise (StyleGAN2's noise inputs,
+    DiffAugment in D): both passes see the same draws; and the draws still change from step to step."""
+    torch.manual_seed(0)
+    teacher = MODELS["StyleGAN2"](data_shape=(1, 8, 8), z_dim=8, w_dim=8, mapping_layers=1, channel_base=64,
+                                  channel_max=8, augment="color,translation,cutout").eval()
+    with torch.no_grad():
+        for name, p in teacher.generator.named_parameters():
+            if name.endswith("noise_strength"):
+                p.fill_(1.0)  # 0 at init: the noise inputs would not show
+    twin = build_student(teacher, 1.0)
+    twin.generator.load_state_dict(teacher.generator.state_dict())
+    module = Distillation(teacher, twin, feature_weight=1.0, adv_weight=1.0)
+    z, cond = module.draw_inputs(4)
+    loss, logs = module.distillation_loss(z, cond)
+    assert logs["pixel"] == 0 and logs["feature"] == 0
+    first = module.teacher.generate(teacher.generator, z)
+    assert not torch.equal(first, module.teacher.generate(teacher.generator, z))  # the noise is random
+    loss.backward()  # the adversarial term reaches the student only
+    assert all(p.grad is None for p in teacher.parameters())
+
+
 def test_distill_resumes_and_the_student_validates_and_continues_with_fit(tmp_path):
     teacher = save_teacher("DCGAN", tmp_path)
     out = tmp_path / "s.ckpt"

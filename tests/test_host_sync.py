@@ -24,12 +24,14 @@ from lit_gans.callbacks.preemption import Preemption
 from lit_gans.callbacks.samples import SampleGrid
 from lit_gans.callbacks.throughput import Throughput
 from lit_gans.callbacks.translations import TranslationTriplets
+from lit_gans.compress.student import build_student
 from lit_gans.data.digits import DigitsDataModule
 from lit_gans.data.sequences import OracleDataModule
 from lit_gans.data.toy import Toy2DDataModule
 from lit_gans.data.unpaired import DigitsStylesDataModule
 from lit_gans.models import MODELS
 from lit_gans.models import base as base_module
+from lit_gans.models.distill import Distillation
 
 PACKAGE = str(Path(lit_gans.__file__).resolve().parent)
 SYNCING = ("item", "tolist", "cpu", "numpy", "__bool__", "__int__", "__float__", "__index__")
@@ -74,8 +76,11 @@ class SyncCounter(L.Callback):
         self.quiet_batches = 0
         self.counting = False
 
+    #: the code whose calls count: lit_gans's files
+    scope: tuple[str, ...] = (PACKAGE,)
+
     def note(self, kind: str, frame) -> None:
-        if self.counting and frame.f_code.co_filename.startswith(PACKAGE):
+        if self.counting and frame.f_code.co_filename.startswith(self.scope):
             self.batch_calls.append(f"{kind} in {Path(frame.f_code.co_filename).name}:{frame.f_lineno} "
                                     f"({frame.f_code.co_name})")
 
@@ -92,7 +97,10 @@ class SyncCounter(L.Callback):
 @pytest.fixture
 def counter(monkeypatch):
     """A SyncCounter that sees every syncing Tensor method while the test runs."""
-    counter = SyncCounter()
+    return patched_for(SyncCounter(), monkeypatch)
+
+
+def patched_for(counter: SyncCounter, monkeypatch) -> SyncCounter:
     for name in SYNCING:
         original = getattr(torch.Tensor, name)
 
@@ -139,3 +147,63 @@ def test_sync_counter_catches_a_counter_read_back_from_a_buffer(counter, monkeyp
     monkeypatch.setattr(base_module.GANModule, "step_buffer", torch.zeros((), dtype=torch.long), raising=False)
     fit_counting(counter, "gan", tmp_path, log_every_n_steps=10)
     assert len(counter.calls) == counter.quiet_batches > 0 and all(c.startswith("__int__ in base.py") for c in counter.calls)
+
+
+class BatchToBatchCounter(SyncCounter):
+    """Counts the syncing calls of lit_gans and of Lightning from one batch's start to the next's: Lightning reads a
+    batch's progress-bar values back after the batch's hooks (``_LoggerConnector.on_batch_end``)."""
+
+    scope = (PACKAGE, str(Path(L.__file__).resolve().parent))
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.quiet = False
+
+    def close(self) -> None:
+        if self.counting and self.quiet:
+            self.quiet_batches += 1
+            self.calls += self.batch_calls
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.close()
+        self.batch_calls, self.counting = [], True
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.quiet = not pl_module.logged_last_step
+
+    def on_train_end(self, trainer, pl_module):
+        self.close()
+        self.counting = False
+
+
+def fit_distillation(counter: SyncCounter, folder: Path, steps: int = 30) -> Distillation:
+    """``lit-gans compress --method distill``'s training of a StyleGAN2 student (noise inputs, DiffAugment in D)."""
+    torch.manual_seed(0)
+    teacher = MODELS["StyleGAN2"](data_shape=(1, 8, 8), z_dim=8, w_dim=8, mapping_layers=1, channel_base=64,
+                                  channel_max=8, augment="color,translation")
+    module = Distillation(teacher, build_student(teacher, 0.5), steps=steps, batch_size=4, feature_weight=1.0)
+    quick_trainer(max_steps=steps, log_every_n_steps=10, default_root_dir=folder, callbacks=[counter]).fit(module)
+    return module
+
+
+def test_distillation_reads_the_host_only_on_logging_steps(monkeypatch, tmp_path):
+    counter = patched_for(BatchToBatchCounter(), monkeypatch)
+    fit_distillation(counter, tmp_path)
+    assert counter.quiet_batches >= 25  # 30 batches: the first and every 10th log
+    assert counter.calls == [], f"{len(counter.calls)} host syncs, e.g. {sorted(set(counter.calls))[:5]}"
+
+
+def test_batch_to_batch_counter_catches_lightning_reading_values_logged_every_step(monkeypatch, tmp_path):
+    """The counter works: distillation values logged to the progress bar on every step, as before 2026-12-02, are
+    read back by Lightning after every batch."""
+    def log_always(self, batch, batch_idx):
+        z, cond = self.draw_inputs(self.hparams.batch_size)
+        loss, logs = self.distillation_loss(z, cond)
+        self.log_dict({f"distill/{k}": v for k, v in logs.items()}, prog_bar=True, batch_size=z.shape[0])
+        self.logged_last_step = False  # counted as a quiet batch whatever it logs
+        return loss
+
+    monkeypatch.setattr(Distillation, "training_step", log_always)
+    counter = patched_for(BatchToBatchCounter(), monkeypatch)
+    fit_distillation(counter, tmp_path, steps=12)
+    assert counter.quiet_batches == 12 and any("item in apply_func.py" in c for c in counter.calls), counter.calls[:5]

@@ -143,6 +143,7 @@ def test_truncation_psi_zero_is_the_average_image_and_psi_one_is_none():
         model.generator.mapping.w_avg.normal_()
     a = model.sample(5, seed=1, truncation=0.0)
     avg_image = model.generator.synthesis(model.generator.mapping.w_avg.expand(1, model.generator.num_ws, -1))
+    avg_image = avg_image.clamp(-1, 1)  # as samples are
     assert (a - avg_image).abs().max() < 1e-5  # every z gives the image of w_avg (the noise is off at init)
     assert torch.allclose(model.sample(5, seed=1, truncation=1.0), model.sample(5, seed=1), atol=0)
     assert (model.sample(5, seed=1, truncation=0.5) - model.sample(5, seed=1)).abs().max() > 1e-3
@@ -274,3 +275,23 @@ def test_tiny_stylegan2_learns_digits():
     after = mmd(model.sample(500, seed=0).flatten(1), real)
     # measured: 0.504 -> 0.135; without zero_grad 0.504 -> 0.234, which this bar must reject
     assert after < 0.35 * before, (before, after)
+
+
+def test_samples_are_clipped_to_the_data_range_training_outputs_are_not():
+    """toRGB is linear: raw outputs overshoot [-1, 1]. What users get (sample, and so the Evaluation callback's
+    backbone input and ``lit-gans sample``; the exported graph) is clipped, as ProGAN's samples are; the training
+    path (generate, synthesis) is not."""
+    from lit_gans.compress.graph import GeneratorGraph
+
+    torch.manual_seed(0)
+    model = MODELS["StyleGAN2"](data_shape=(1, 8, 8), z_dim=8, w_dim=8, mapping_layers=1, channel_base=64,
+                                channel_max=8)
+    z = model.sample_latent(256, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        raw = model.generate(model.sampling_generator().eval(), z, noise_mode="const")
+    assert raw.abs().max() > 1.5  # the generator itself is linear at the output, as in the official code
+    samples = model.sample(256, seed=0)
+    assert samples.shape == (256, 1, 8, 8) and samples.min() >= -1.0 and samples.max() <= 1.0
+    assert (samples.abs() == 1.0).float().mean() > 0.05  # clipped, not rescaled
+    graph = GeneratorGraph(model)(z)
+    assert torch.equal(graph, raw.clamp(-1, 1))  # the exported generator gives what sample gives

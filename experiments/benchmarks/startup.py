@@ -5,9 +5,9 @@ comparison) ``lit-gans fit --help`` take before they answer, each a fresh proces
 Lightning to list the Trainer's options. Each command runs ``--repeats`` times; the median wall time is reported,
 with the machine's load average at the start (a shared machine slows every process alike).
 
-    python experiments/benchmarks/startup.py [--repeats 5]
+    python experiments/benchmarks/startup.py [--repeats 5] [--out PATH]
 
-Prints a Markdown table and writes experiments/results/startup.json.
+Prints a Markdown table and writes experiments/results/startup.json (or --out).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ def seconds(argv: list[str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     load = os.getloadavg()[0]
     times = {name: [seconds(argv) for _ in range(args.repeats)] for name, argv in COMMANDS.items()}
@@ -55,8 +56,9 @@ def main() -> None:
     result = {"median_seconds": medians, "seconds": times, "repeats": args.repeats, "load_average_1min": load,
               "cpus": os.cpu_count(), "machine": platform.platform(), "python": platform.python_version(),
               "command": "python experiments/benchmarks/startup.py " + " ".join(sys.argv[1:])}
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written: {RESULTS.relative_to(ROOT)} (load average {load:.1f} at the start)")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written: {args.out} (load average {load:.1f} at the start)")
 
 
 if __name__ == "__main__":

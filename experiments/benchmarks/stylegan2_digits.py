@@ -13,7 +13,9 @@ Runs (keys of experiments/results/stylegan2_digits.json):
   (color, translation, cutout);
 - fid_10pct_scratch / fid_10pct_transfer: the same 10%, DiffAugment on, from scratch (the run above) versus initialised
   (``init_from``) from a StyleGAN2 trained for the same budget on the other 90%.
-Two runs at a time in worker processes (``--workers``), each on one thread.
+Two runs at a time in worker processes (``--workers``), each on one thread. StyleGAN2's scores also give the FID of
+the same samples before they are clipped to [-1, 1] (``fid_unclipped``, and ``unclipped_share``, the share of pixels
+the clip changed): samples were not clipped before 2026-12-02, so older results compare with that column.
 
     python experiments/benchmarks/stylegan2_digits.py --budget 480
     python experiments/benchmarks/stylegan2_digits.py --budget 480 --seed 1 --runs fid_10pct_plain fid_10pct_diffaug \
@@ -40,6 +42,7 @@ from lit_gans.data.base import GANDataModule
 from lit_gans.data.digits import load_digits_tensors
 from lit_gans.metrics.classifier import ClassifierFeatures, fit_classifier
 from lit_gans.metrics.scores import FeatureScores
+from lit_gans.models import GANModule
 
 CONFIGS = {"stylegan2": "experiments/stylegan2/digits.yaml", "dcgan": "experiments/dcgan/digits.yaml"}
 DIFFAUG = "color,translation,cutout"
@@ -124,6 +127,24 @@ def fid(backbone: ClassifierFeatures, real: torch.Tensor, fake: torch.Tensor) ->
 
 
 @torch.no_grad()
+def unclipped_samples(model, n: int, seed: int) -> torch.Tensor:
+    """What ``model.sample(n, seed=seed)`` draws before the model's ``to_data_range`` (StyleGAN2: the clip)."""
+    rng = model.seeded_rng(seed)
+    z = model.sample_latent(n, generator=rng)
+    with model.eval_mode(model.sampling_generator()) as net:
+        return model.generate(net, z, **model.sample_condition(n, rng))
+
+
+def clipping_scores(model, backbone: ClassifierFeatures, real: torch.Tensor, fake: torch.Tensor,
+                    seed: int) -> dict[str, float]:
+    """For a model whose samples are clipped: the FID of the same samples unclipped, and the share of pixels clipped."""
+    if type(model).to_data_range is GANModule.to_data_range:
+        return {}
+    raw = unclipped_samples(model, len(fake), seed)
+    return {"fid_unclipped": fid(backbone, real, raw), "unclipped_share": float((raw != fake).float().mean())}
+
+
+@torch.no_grad()
 def d_outputs(model, part: torch.Tensor, held_out: Optional[torch.Tensor], fake: torch.Tensor,
               seed: int) -> dict[str, float]:
     """D's view of the data, the overfitting heuristic of StyleGAN2-ADA (Karras et al. 2020b, section 3): the mean
@@ -152,8 +173,10 @@ def run(key: str, args: argparse.Namespace, classifier: str, workdir: str) -> di
 
     def score(model) -> dict[str, float]:
         fake = model.sample(args.n_fake, seed=args.seed)
-        return {"fid": fid(backbone, data["all"], fake)} | d_outputs(model, data[part], data.get(HELD_OUT.get(part)),
-                                                                     fake[: len(data[part])], args.seed)
+        held_out = data.get(HELD_OUT.get(part))
+        return ({"fid": fid(backbone, data["all"], fake)}
+                | clipping_scores(model, backbone, data["all"], fake, args.seed)
+                | d_outputs(model, data[part], held_out, fake[: len(data[part])], args.seed))
 
     L.seed_everything(args.seed, verbose=False)  # the same initial weights whatever ran before in this process
     model, batch_size = model_from_config(config, **overrides)

@@ -113,9 +113,12 @@ def run_one(config: str, dataset: str, seed: int, profile: dict) -> dict:
     model = cls(data_shape=(2,), z_dim=2, g_hidden=profile["hidden"], d_hidden=profile["hidden"], **options)
     data = Toy2DDataModule(dataset, seed=seed, batch_size=profile["batch_size"])
     stop = _StopAfterGeneratorSteps(profile["g_steps"])
+    # every step a logging step: the models log (and compute) gradient norms only there, and the gradient plot needs
+    # the norm of every generator update (with the default 50, a later update would read an earlier one's norm)
     trainer = L.Trainer(
         accelerator="cpu", max_epochs=-1, callbacks=[stop], logger=False, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
+        log_every_n_steps=1,
     )
     wall, cpu = time.perf_counter(), time.process_time()
     trainer.fit(model, data)

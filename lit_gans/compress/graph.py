@@ -40,10 +40,12 @@ class GeneratorGraph(nn.Module):
                     if name.endswith("noise_strength"):
                         p.zero_()
         self.conditional = model.num_label_classes > 0
-        self._generate = model.generate  # a bound method, not a submodule: the graph holds only the generator
+        # bound methods, not submodules: the graph holds only the generator
+        self._generate, self._to_data_range = model.generate, model.to_data_range
 
     def forward(self, z: Tensor, labels: Optional[Tensor] = None) -> Tensor:
-        return self._generate(self.net, z, **({"labels": labels} if self.conditional else {}), **self.noise)
+        images = self._generate(self.net, z, **({"labels": labels} if self.conditional else {}), **self.noise)
+        return self._to_data_range(images)  # as model.sample gives them (StyleGAN2 clips)
 
     def example_inputs(self, model, n: int = 2, seed: int = 0) -> tuple[Tensor, ...]:
         """Seeded inputs the model's way: (z,) or (z, labels)."""

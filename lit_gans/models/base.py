@@ -413,7 +413,13 @@ class GANModule(L.LightningModule):
         """Data-space samples for given latents ``z`` (one per row, e.g. points along an interpolation path), drawn
         like :meth:`sample`: EMA generator when there is one, in eval mode, ``condition`` as ``sample`` takes it."""
         with self.eval_mode(self.sampling_generator()) as net:
-            return self.generate(net, z, **self.sample_condition(z.shape[0], rng, **condition))
+            return self.to_data_range(self.generate(net, z, **self.sample_condition(z.shape[0], rng, **condition)))
+
+    def to_data_range(self, samples: Tensor) -> Tensor:
+        """Generator outputs -> samples as every user gets them (:meth:`sample_from_latent`, hence :meth:`sample`, the
+        callbacks and metrics, ``lit-gans sample``, exported graphs); training sees the raw outputs. Unchanged here: a
+        variant whose generator is not bounded by construction (a linear output layer) clips them to the data range."""
+        return samples
 
     def sample_condition(self, n: int, rng: Optional[torch.Generator], **condition: Any) -> dict[str, Any]:
         """Turns the user's ``sample(..., **condition)`` keywords into the keywords :meth:`generate` takes."""

@@ -3,8 +3,9 @@ arXiv:2003.08936, and Liu et al. 2021, "Content-Aware GAN Compression", arXiv:21
 
 A narrower student generator G' learns to reproduce a trained teacher G on the same inputs. One training step:
 
-1. draw latents z (and conditions y) the teacher's way, and one seed for every random draw inside the networks
-   (StyleGAN2's noise inputs, DiffAugment in the teacher's discriminator): student and teacher see the same ones;
+1. draw latents z (and conditions y) the teacher's way; every random draw inside the networks (StyleGAN2's noise
+   inputs, DiffAugment in the teacher's discriminator) is the same for student and teacher: the teacher's pass runs
+   on a copy of the random state, the student's then from the same state;
 2. x_T = G(z, y) from the teacher's EMA generator when it has one, x_S = G'(z, y);
 3. L = pixel_weight ||x_S - x_T||_1 (Li et al. eq. 2: the reconstruction term)
        + feature_weight mean_l ||D_l(x_S) - D_l(x_T)||^2 (the hidden features of the teacher's frozen
@@ -14,7 +15,9 @@ A narrower student generator G' learns to reproduce a trained teacher G on the s
 4. an Adam step on the student's generator only.
 
 The teacher never changes; the student is an ordinary model of the teacher's class (see
-:mod:`lit_gans.compress.student`).
+:mod:`lit_gans.compress.student`). As the GAN modules do (:mod:`lit_gans.models.host_state`), a step logs its values
+only when Lightning writes logs (``log_every_n_steps``, and the first step): the steps between never wait for the
+device.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from lit_gans.compress.features import record_features
 from lit_gans.losses import feature_matching_loss
-from lit_gans.models.base import GANModule
+from lit_gans.models.base import GANModule, forget_written_step_logs
 
 
 class Distillation(L.LightningModule):
@@ -55,6 +58,8 @@ class Distillation(L.LightningModule):
         if steps < 1 or batch_size < 1:
             raise ValueError(f"steps and batch_size must be >= 1, got {steps} and {batch_size}")
         self.save_hyperparameters(ignore=["teacher", "student"])
+        #: whether the current step logs (reads values back from the device); whether the last step logged
+        self.host_read, self.logged_last_step = True, True
         self.teacher, self.student = teacher.requires_grad_(False).eval(), student
         self.student.discriminator.requires_grad_(False)
 
@@ -78,25 +83,19 @@ class Distillation(L.LightningModule):
     # --- the loss ---------------------------------------------------------------------------------------------------
     def distillation_loss(self, z: Tensor, cond: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
         h = self.hparams
-        seed = int(torch.randint(0, 2**62, ()))
-        # 1.-2. the same internal random draws for both generators
+        # 1.-2. the same internal random draws for both generators: the teacher's pass on a copy of the random state
+        # (restored after it), the student's from that same state (no seed read back from a tensor: no host read)
         with torch.no_grad(), torch.random.fork_rng(devices=_rng_devices(z)):
-            torch.manual_seed(seed)
             x_t = self.teacher.generate(self.teacher_generator, z, **cond)
-        with torch.random.fork_rng(devices=_rng_devices(z)):
-            torch.manual_seed(seed)
-            x_s = self.student.generate(self.student.generator, z, **cond)
-        # 3. pixel, feature and adversarial terms, the discriminator's random draws shared as well
+        x_s = self.student.generate(self.student.generator, z, **cond)
+        # 3. pixel, feature and adversarial terms, the discriminator's random draws shared the same way
         pixel = F.l1_loss(x_s, x_t)
         with record_features(self.teacher.discriminator) as feats:
             with torch.no_grad(), torch.random.fork_rng(devices=_rng_devices(z)):
-                torch.manual_seed(seed + 1)
                 self.teacher.discriminate(x_t, **cond)
             teacher_feats = [f.detach() for f in feats]
             feats.clear()
-            with torch.random.fork_rng(devices=_rng_devices(z)):
-                torch.manual_seed(seed + 1)
-                logits = self.teacher.discriminate(x_s, **cond)
+            logits = self.teacher.discriminate(x_s, **cond)
             feature = feature_matching_loss(feats, teacher_feats)
         adv = self.teacher.adv.g_loss(logits)
         loss = h.pixel_weight * pixel + h.feature_weight * feature + h.adv_weight * adv
@@ -105,8 +104,22 @@ class Distillation(L.LightningModule):
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         z, cond = self.draw_inputs(self.hparams.batch_size)
         loss, logs = self.distillation_loss(z, cond)
-        self.log_dict({f"distill/{k}": v for k, v in logs.items()}, prog_bar=True, batch_size=z.shape[0])
+        self.logged_last_step = self.host_read
+        if self.host_read:  # between logging steps nothing is logged: Lightning would not write it, the bar would wait
+            self.log_dict({f"distill/{k}": v for k, v in logs.items()}, prog_bar=True, batch_size=z.shape[0])
         return loss
+
+    # --- host reads only on logging steps, as GANModule does (lit_gans.models.host_state) ---------------------------
+    def on_train_start(self) -> None:
+        self.host_read = True  # the first step's values show at once
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        self.host_read = self.host_read or self.trainer._logger_connector.should_update_logs
+        if not self.host_read:  # else the progress bar reads the last logged values back again after every batch
+            forget_written_step_logs(self.trainer)
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        self.host_read = False
 
     def configure_optimizers(self):
         opt = torch.optim.Adam(self.student.generator.parameters(), lr=self.hparams.lr, betas=(0.5, 0.999))

@@ -245,9 +245,12 @@ class ProGAN(GANModule):
         return self.adv.g_loss(self.critic(self.fake_images(x.shape[0]))), {}
 
     def generate(self, net, z: Tensor, **condition: Tensor) -> Tensor:
-        """Samples at the current phase, upsampled (nearest) to the full data size so every grid has one size, and
-        clipped to the data range [-1, 1]: toRGB is linear (no tanh, as in the paper), so raw outputs overshoot; the
-        authors' code clips the same way when it writes images."""
+        """Samples at the current phase, upsampled (nearest) to the full data size so every grid has one size."""
         r, alpha, *_ = self.phase
-        images = net(z, resolution=r, alpha=alpha).clamp(-1.0, 1.0)
+        images = net(z, resolution=r, alpha=alpha)
         return F.interpolate(images, size=(self.target, self.target), mode="nearest") if r < self.target else images
+
+    def to_data_range(self, samples: Tensor) -> Tensor:
+        """Samples clipped to the data range [-1, 1]: toRGB is linear (no tanh, as in the paper), so raw outputs
+        overshoot; the authors' code clips the same way when it writes images."""
+        return samples.clamp(-1.0, 1.0)

@@ -269,6 +269,12 @@ class StyleGAN2(GANModule):
         (``noise_mode`` ``const``: each layer's fixed noise image instead, a deterministic function of z)."""
         return net(z, truncation_psi=truncation_psi, rng=rng, noise_mode=noise_mode)
 
+    def to_data_range(self, samples: Tensor) -> Tensor:
+        """Samples clipped to the data range [-1, 1]: toRGB is linear (no tanh, as in the official code), so raw outputs
+        overshoot; the official code clips the same way when it writes images (ProGAN's samples here too).
+        Without it the metric backbones would disagree: Inception clips its input, the digits classifier does not."""
+        return samples.clamp(-1.0, 1.0)
+
     def sample_condition(self, n: int, rng: Optional[torch.Generator], truncation: float = 1.0,
                          **condition: Any) -> dict[str, Any]:
         """``sample(n, truncation=psi)``: w truncated towards w_avg by psi; the seed's generator draws the noise too."""

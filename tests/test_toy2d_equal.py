@@ -106,14 +106,18 @@ def _run(config, g_updates, seed, hq):
 def test_combine_makes_one_table_of_budgets_run_separately(tmp_path, capsys):
     a = _report(tmp_path / "a.json", [_run("PacGAN4", 20000, s, 10.0 * s) for s in range(2)])
     b = _report(tmp_path / "b.json", [_run("ours", 5000, s, 50.0 + s) for s in range(3)], complete=False)
+    no_hq = _run("WGAN-GP", 1000, 0, 0.0) | {"reverse_kl": None}  # as toy2d._finite writes an infinite KL
+    c = _report(tmp_path / "c.json", [no_hq, _run("WGAN-GP", 1000, 1, 1.0)])
     out = tmp_path / "all.json"
-    toy2d_equal.main(["--combine", str(a), str(b), "--out", str(out)])
+    toy2d_equal.main(["--combine", str(a), str(b), str(c), "--out", str(out)])
     report = json.loads(out.read_text())
     measured = [r for r in report["rows"] if not r.get("reference")]
-    assert [(r["config"], r["g_updates"], r["seeds"]) for r in measured] == [("ours", 5000, 3), ("PacGAN4", 20000, 2)]
-    assert abs(measured[0]["hq"] - 51.0) < 1e-9 and abs(measured[1]["hq"] - 5.0) < 1e-9
-    assert report["runs_done"] == 5 and not report["complete"] and report["g_updates"] == [5000, 20000]
-    assert [s["file"] for s in report["sources"]] == ["a.json", "b.json"]
+    assert [(r["config"], r["g_updates"], r["seeds"]) for r in measured] == [
+        ("WGAN-GP", 1000, 2), ("ours", 5000, 3), ("PacGAN4", 20000, 2)]
+    assert measured[0]["reverse_kl"] is None and abs(measured[1]["reverse_kl"] - 0.1) < 1e-9
+    assert abs(measured[1]["hq"] - 51.0) < 1e-9 and abs(measured[2]["hq"] - 5.0) < 1e-9
+    assert report["runs_done"] == 7 and not report["complete"] and report["g_updates"] == [1000, 5000, 20000]
+    assert [s["file"] for s in report["sources"]] == ["a.json", "b.json", "c.json"]
     assert "| ring | ours | 5,000 | 3 |" in capsys.readouterr().out
 
 

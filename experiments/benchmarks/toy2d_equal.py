@@ -188,7 +188,8 @@ def combine(paths: list[Path], out: Path) -> dict:
             raise SystemExit(f"error: {path} has no 'runs': not a toy2d_equal.py report")
         sources.append({"file": path.name, **{k: part.get(k) for k in (
             "command", "complete", "runs_done", "runs_planned", "workers", "cpu_s", "wall_s", "load_average")}})
-        runs += part["runs"]
+        # a run's null reverse KL is the infinity JSON cannot hold (no high-quality sample; see toy2d._finite)
+        runs += [r | {"reverse_kl": math.inf if r["reverse_kl"] is None else r["reverse_kl"]} for r in part["runs"]]
     header = {"command": " ".join(["python", *sys.argv]), "combined": True,
               "g_updates": sorted({r["g_updates"] for r in runs}),
               "complete": all(s["complete"] for s in sources), "runs_done": len(runs),

@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from lit_gans.losses import d_hinge_loss, d_least_squares_loss, gradient_penalty
 from lit_gans.models import DCGAN, WGANGP, VanillaGAN
 from lit_gans.nets.dcgan import DCGANDiscriminator
-from lit_gans.nets.mlp import MLPDiscriminator
+from lit_gans.nets.mlp import Maxout, MLPDiscriminator
 from lit_gans.nets.wrappers import Packed, build_discriminator, packed_shape
 
 
@@ -118,6 +118,30 @@ def test_packing_rejects_a_batch_it_cannot_split():
         m.discriminate(torch.randn(6, 2))
     with pytest.raises(ValueError, match="pack must be >= 1"):
         VanillaGAN(data_shape=(2,), pack=0)
+
+
+def test_maxout_takes_the_largest_of_each_group_of_pieces():
+    h = torch.tensor([[1.0, 3.0, 2.0, -4.0, -1.0, -7.0]])
+    assert torch.equal(Maxout(3)(h), torch.tensor([[3.0, -1.0]]))
+    assert torch.equal(Maxout(2)(h), torch.tensor([[3.0, 2.0, -1.0]]))  # other grouping, other answer
+    with pytest.raises(ValueError, match="at least 2 pieces"):
+        Maxout(1)
+
+
+def test_pacgan_discriminator_has_maxout_units_and_the_papers_initialisation():
+    """PacGAN section 5.1: D of 3 x 200 maxout units of 5 pieces; weights N(0, 0.02^2), biases 0 (its config.py)."""
+    torch.manual_seed(0)
+    m = VanillaGAN(data_shape=(2,), z_dim=2, g_hidden=(400,) * 4, d_hidden=(200,) * 3, g_batch_norm=True, pack=4,
+                   d_maxout_pieces=5, init_std=0.02)
+    linears = [mod for mod in m.discriminator.modules() if isinstance(mod, nn.Linear)]
+    assert [tuple(lin.weight.shape) for lin in linears] == [(1000, 8), (1000, 200), (1000, 200), (1, 200)]
+    assert sum(isinstance(mod, Maxout) and mod.pieces == 5 for mod in m.discriminator.modules()) == 3
+    for lin in linears + [mod for mod in m.generator.modules() if isinstance(mod, nn.Linear)]:
+        assert abs(float(lin.weight.std()) - 0.02) < 0.004 and float(lin.bias.abs().max()) == 0.0
+    assert m.discriminate(torch.randn(8, 2)).shape == (2,)
+    default = VanillaGAN(data_shape=(2,), z_dim=2, d_hidden=(200,))  # PyTorch's init: U(-1/sqrt(fan_in), ...)
+    assert abs(float(default.discriminator.net[0].weight.std()) - 0.02) > 0.1
+    assert not any(isinstance(mod, Maxout) for mod in default.discriminator.modules())
 
 
 # --- hinge and least squares on the standard models -----------------------------------------------------------------

@@ -73,6 +73,23 @@ def test_pacgan_configs_keep_100_packed_examples_a_batch():
         assert args["g_optimizer"]["init_args"]["betas"][0] == 0.8
 
 
+def test_paper_discriminator_rows_take_the_shipped_pacgan_yaml_and_the_earlier_rows_keep_leaky_relu():
+    for dataset in ("ring", "grid"):
+        configs = toy2d_equal.configs(dataset)
+        for name, pack in (("GAN (PacGAN, maxout D)", 1), ("PacGAN4 (maxout D)", 4)):
+            _, args, batch = configs[name]
+            assert (args["d_maxout_pieces"], args["init_std"], args.get("pack", 1), batch) == (5, 0.02, pack, 100 * pack)
+        for name in ("GAN (PacGAN settings)", "PacGAN2", "PacGAN4"):
+            assert not set(toy2d_equal.PAPER_D) & set(configs[name][1]), name
+
+
+@pytest.mark.parametrize("name", ["WGAN-GP", "PacGAN4 (maxout D)"])
+def test_every_configuration_trains_to_its_budget(name, tmp_path):
+    """WGAN-GP's first batches are critic steps only (n_critic 5): its generator logs nothing at step 1."""
+    cpu = toy2d_equal.train(toy2d_equal.configs("grid")[name], "grid", 0, 2, tmp_path / "last.ckpt")
+    assert cpu > 0 and int(load_model(tmp_path / "last.ckpt").g_steps) == 2
+
+
 def test_bad_budget_is_one_line(capsys):
     with pytest.raises(SystemExit):
         toy2d_equal.main(["--g-updates", "0"])

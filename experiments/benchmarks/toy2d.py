@@ -90,14 +90,15 @@ PUBLISHED = [
 
 
 class _StopAfterGeneratorSteps(L.Callback):
-    """Stops training after ``g_steps`` generator updates; records the generator's gradient norm after each."""
+    """Stops training after ``g_steps`` generator updates; with ``record_grad_norms`` records the generator's gradient
+    norm after each (the Trainer must then log every step: models log it only on logging steps)."""
 
-    def __init__(self, g_steps: int) -> None:
-        self.g_steps, self.grad_norms = g_steps, []
+    def __init__(self, g_steps: int, record_grad_norms: bool = True) -> None:
+        self.g_steps, self.grad_norms, self.record = g_steps, [], record_grad_norms
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         done = int(pl_module.g_steps)
-        if done > len(self.grad_norms):
+        if self.record and done > len(self.grad_norms):
             self.grad_norms.append(float(trainer.callback_metrics["train/g_grad_norm"]))
         if done >= self.g_steps:
             trainer.should_stop = True

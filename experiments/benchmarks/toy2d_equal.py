@@ -46,6 +46,9 @@ from lit_gans.data.toy import Toy2DDataModule
 
 RESULTS = ROOT / "experiments" / "results"
 CONFIG_NAMES = ["GAN (PacGAN settings)", "PacGAN2", "PacGAN4", "WGAN-GP", "ours"]
+#: the paper's discriminator and initialisation (``gan/*_pacgan.yaml`` as shipped); measured after the rows above
+PAPER_D = ("d_maxout_pieces", "init_std")
+PAPER_D_NAMES = ["GAN (PacGAN, maxout D)", "PacGAN4 (maxout D)"]
 
 #: PacGAN Table 1 (mean ± standard error over 10 trials), after 400 epochs of 1,000 batches: another budget.
 PUBLISHED_UPDATES = 400_000
@@ -71,7 +74,8 @@ def _model_section(path: Path) -> tuple[str, dict, int]:
 def configs(dataset: str) -> dict[str, tuple[str, dict, int]]:
     """name -> (model class path, init_args as in a config's model section, batch size)."""
     _, pac, _ = _model_section(ROOT / "experiments" / "gan" / f"{dataset}_pacgan.yaml")
-    gan = {k: v for k, v in pac.items() if k != "pack"}
+    paper_d = {k: pac[k] for k in PAPER_D}  # maxout D, N(0, 0.02): the yaml's since 2026-12-02
+    gan = {k: v for k, v in pac.items() if k != "pack" and k not in PAPER_D}  # the rows measured before
     adam = {"class_path": "torch.optim.Adam", "init_args": {"lr": 1e-4, "betas": [0.5, 0.9]}}
     wgan_gp = {"net": "mlp", "z_dim": pac["z_dim"], "g_hidden": pac["g_hidden"], "d_hidden": pac["d_hidden"],
                "n_critic": 5, "gp_lambda": 10.0, "g_optimizer": adam, "d_optimizer": adam}
@@ -81,6 +85,8 @@ def configs(dataset: str) -> dict[str, tuple[str, dict, int]]:
         "PacGAN4": ("lit_gans.models.VanillaGAN", gan | {"pack": 4}, 400),
         "WGAN-GP": ("lit_gans.models.WGANGP", wgan_gp, 100),
         "ours": _model_section(ROOT / "experiments" / "gan" / f"{dataset}.yaml"),
+        "GAN (PacGAN, maxout D)": ("lit_gans.models.VanillaGAN", gan | paper_d, 100),
+        "PacGAN4 (maxout D)": ("lit_gans.models.VanillaGAN", gan | paper_d | {"pack": 4}, 400),
         **{f"trial: {name}": ("lit_gans.models.VanillaGAN", gan | _adam(lr, beta1) | extra, batch)
            for name, (lr, beta1, extra, batch) in TRIALS.items()},
     }
@@ -119,7 +125,7 @@ def train(config: tuple[str, dict, int], dataset: str, seed: int, g_updates: int
     model = build_model(class_path, init_args, data_shape=(2,))
     data = Toy2DDataModule(dataset, batch_size=batch_size)
     trainer = L.Trainer(
-        accelerator=accelerator, devices=1, max_epochs=-1, callbacks=[_StopAfterGeneratorSteps(g_updates)],
+        accelerator=accelerator, devices=1, max_epochs=-1, callbacks=[_StopAfterGeneratorSteps(g_updates, record_grad_norms=False)],
         logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
         num_sanity_val_steps=0, limit_val_batches=0,
     )
@@ -157,7 +163,7 @@ def markdown(rows: list[dict]) -> str:
 
 
 def _order(row: dict) -> tuple:
-    names = CONFIG_NAMES + [f"trial: {t}" for t in TRIALS]
+    names = CONFIG_NAMES + PAPER_D_NAMES + [f"trial: {t}" for t in TRIALS]
     return row["g_updates"], names.index(row["config"]) if row["config"] in names else len(names)
 
 
@@ -202,7 +208,8 @@ def main(argv=None) -> None:
     parser.add_argument("--g-updates", type=int, nargs="+", default=[1500], help="generator updates (one row each)")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--configs", nargs="+", default=CONFIG_NAMES, metavar="CONFIG",
-                        choices=CONFIG_NAMES + [f"trial: {t}" for t in TRIALS], help="default: the table's")
+                        choices=CONFIG_NAMES + PAPER_D_NAMES + [f"trial: {t}" for t in TRIALS],
+                        help="default: the table's first five")
     parser.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=["ring", "grid"])
     parser.add_argument("--workers", type=int, default=1, help="parallel training processes (one thread each)")
     parser.add_argument("--accelerator", default="cpu", help="Lightning's: cpu (one thread a run), gpu, auto")

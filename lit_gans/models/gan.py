@@ -8,10 +8,10 @@ default. The training step is :class:`~lit_gans.models.base.GANModule`'s Algorit
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import Literal, Optional, Sequence
 
 from lit_gans.models.base import GANModule
-from lit_gans.nets.mlp import MLPDiscriminator, MLPGenerator
+from lit_gans.nets.mlp import MLPDiscriminator, MLPGenerator, normal_init
 from lit_gans.nets.wrappers import build_discriminator
 
 
@@ -30,6 +30,10 @@ class VanillaGAN(GANModule):
         loss: ``minimax``, ``non_saturating`` (the default), ``hinge`` or ``least_squares``.
         pack: PacGAN packing, D judges ``pack`` samples at once (1 = off); see :mod:`lit_gans.nets.wrappers`.
         spectral_norm: spectral normalisation of every layer of D (Miyato et al. 2018).
+        d_maxout_pieces: D's hidden units are maxout units of this many pieces (Goodfellow et al. 2013; PacGAN's
+            discriminators use 5) instead of LeakyReLU(0.2); 0 = off.
+        init_std: every linear layer of G and D drawn from N(0, init_std^2) with zero biases (PacGAN: 0.02);
+            ``None`` keeps PyTorch's default initialisation.
         **kwargs: training options of :class:`GANModule` (optimizers, n_critic, ema_decay).
 
     >>> VanillaGAN(data_shape=(2,), z_dim=4).sample(3, seed=0).shape
@@ -49,15 +53,19 @@ class VanillaGAN(GANModule):
         loss: Literal["minimax", "non_saturating", "hinge", "least_squares"] = "non_saturating",
         pack: int = 1,
         spectral_norm: bool = False,
+        d_maxout_pieces: int = 0,
+        init_std: Optional[float] = None,
         **kwargs,
     ) -> None:
         super().__init__(loss=loss, **kwargs)
         self.save_hyperparameters(ignore=_NOT_HPARAMS)
         if out_activation == "auto":
             out_activation = "tanh" if len(data_shape) == 3 else "none"
-        self.generator = MLPGenerator(z_dim, data_shape, g_hidden, 0, out_activation, g_batch_norm)
-        self.discriminator = build_discriminator(
-            lambda shape: MLPDiscriminator(shape, d_hidden, 0, d_dropout), data_shape, pack, spectral_norm
+        init = (lambda net: net) if init_std is None else (lambda net: normal_init(net, init_std))
+        self.generator = init(MLPGenerator(z_dim, data_shape, g_hidden, 0, out_activation, g_batch_norm))
+        self.discriminator = build_discriminator(  # initialised before spectral norm reparametrises the weights
+            lambda shape: init(MLPDiscriminator(shape, d_hidden, 0, d_dropout, d_maxout_pieces)), data_shape, pack,
+            spectral_norm,
         )
 
 

@@ -17,12 +17,16 @@ from lit_gans.nets.shapes import check_shape
 
 
 def _mlp(sizes: Sequence[int], activation: nn.Module, norm: bool = False, dropout: float = 0.0) -> nn.Sequential:
+    """Linear layers of ``sizes``, each hidden one followed by [batch norm,] the activation [, dropout]; a
+    :class:`Maxout` activation widens the linear layer before it to ``pieces`` x its size."""
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(n_in, n_out))
-        if i < len(sizes) - 2:  # hidden layers only
+        hidden = i < len(sizes) - 2
+        pieces = activation.pieces if hidden and isinstance(activation, Maxout) else 1
+        layers.append(nn.Linear(n_in, n_out * pieces))
+        if hidden:
             if norm:
-                layers.append(nn.BatchNorm1d(n_out))
+                layers.append(nn.BatchNorm1d(n_out * pieces))
             layers.append(copy_module(activation))
             if dropout:
                 layers.append(nn.Dropout(dropout))
@@ -30,7 +34,38 @@ def _mlp(sizes: Sequence[int], activation: nn.Module, norm: bool = False, dropou
 
 
 def copy_module(m: nn.Module) -> nn.Module:
-    return type(m)(**{k: getattr(m, k) for k in ("negative_slope", "inplace") if hasattr(m, k)})
+    return type(m)(**{k: getattr(m, k) for k in ("negative_slope", "inplace", "pieces") if hasattr(m, k)})
+
+
+class Maxout(nn.Module):
+    """Maxout units (Goodfellow et al. 2013, arXiv:1302.4389): the maximum over ``pieces`` consecutive linear
+    features, (N, units x pieces) -> (N, units); PacGAN's discriminators use 5 pieces.
+
+    >>> Maxout(2)(torch.tensor([[1.0, 3.0, -2.0, -5.0]]))
+    tensor([[ 3., -2.]])
+    """
+
+    def __init__(self, pieces: int) -> None:
+        super().__init__()
+        if pieces < 2:
+            raise ValueError(f"maxout needs at least 2 pieces, got {pieces}")
+        self.pieces = pieces
+
+    def forward(self, h: Tensor) -> Tensor:
+        return h.unflatten(1, (-1, self.pieces)).amax(dim=2)
+
+    def extra_repr(self) -> str:
+        return f"pieces={self.pieces}"
+
+
+def normal_init(net: nn.Module, std: float) -> nn.Module:
+    """Every linear layer's weights drawn from N(0, std^2), biases 0 (PacGAN's ``weights_init_std`` 0.02 and
+    ``biases_init`` 0, where PyTorch's default is uniform and scaled by fan-in); batch norm keeps its defaults."""
+    for m in net.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0.0, std)
+            nn.init.zeros_(m.bias)
+    return net
 
 
 class MLPGenerator(nn.Module):
@@ -63,7 +98,8 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """x (N, *data_shape) [+ one-hot y] -> one logit per sample (N, 1); LeakyReLU(0.2) hidden layers."""
+    """x (N, *data_shape) [+ one-hot y] -> one logit per sample (N, 1); LeakyReLU(0.2) hidden layers, or maxout
+    units of ``maxout_pieces`` pieces (PacGAN's 5) when it is set."""
 
     def __init__(
         self,
@@ -71,10 +107,12 @@ class MLPDiscriminator(nn.Module):
         hidden: Sequence[int] = (256, 256),
         num_classes: int = 0,
         dropout: float = 0.0,
+        maxout_pieces: int = 0,
     ) -> None:
         super().__init__()
         self.data_shape, self.num_classes = tuple(data_shape), num_classes
-        self.net = _mlp([math.prod(data_shape) + num_classes, *hidden, 1], nn.LeakyReLU(0.2), dropout=dropout)
+        activation = Maxout(maxout_pieces) if maxout_pieces else nn.LeakyReLU(0.2)
+        self.net = _mlp([math.prod(data_shape) + num_classes, *hidden, 1], activation, dropout=dropout)
 
     def forward(self, x: Tensor, labels: Optional[Tensor] = None) -> Tensor:
         check_shape(x, ("N", *self.data_shape), "the discriminator's input")

@@ -78,7 +78,8 @@ def test_paper_discriminator_rows_take_the_shipped_pacgan_yaml_and_the_earlier_r
         configs = toy2d_equal.configs(dataset)
         for name, pack in (("GAN (PacGAN, maxout D)", 1), ("PacGAN4 (maxout D)", 4)):
             _, args, batch = configs[name]
-            assert (args["d_maxout_pieces"], args["init_std"], args.get("pack", 1), batch) == (5, 0.02, pack, 100 * pack)
+            got = (args["d_maxout_pieces"], args["init_std"], args.get("pack", 1), batch)
+            assert got == (5, 0.02, pack, 100 * pack)
         for name in ("GAN (PacGAN settings)", "PacGAN2", "PacGAN4"):
             assert not set(toy2d_equal.PAPER_D) & set(configs[name][1]), name
 

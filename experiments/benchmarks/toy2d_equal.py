@@ -125,7 +125,8 @@ def train(config: tuple[str, dict, int], dataset: str, seed: int, g_updates: int
     model = build_model(class_path, init_args, data_shape=(2,))
     data = Toy2DDataModule(dataset, batch_size=batch_size)
     trainer = L.Trainer(
-        accelerator=accelerator, devices=1, max_epochs=-1, callbacks=[_StopAfterGeneratorSteps(g_updates, record_grad_norms=False)],
+        accelerator=accelerator, devices=1, max_epochs=-1,
+        callbacks=[_StopAfterGeneratorSteps(g_updates, record_grad_norms=False)],
         logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
         num_sanity_val_steps=0, limit_val_batches=0,
     )
@@ -171,7 +172,7 @@ def write_report(path: Path, runs: list[dict], header: dict) -> dict:
     """Writes ``header`` + one row per (configuration, mixture, budget) over the seeds of ``runs`` + the table."""
     keys = [(r["config"], r["dataset"], r["g_updates"], r["seed"]) for r in runs]
     if len(set(keys)) < len(keys):
-        raise SystemExit(f"error: a (config, dataset, g_updates, seed) run appears twice in {path.name}'s sources")
+        raise SystemExit(f"error: a (config, dataset, g_updates, seed) run appears twice among {path.name}'s runs")
     rows = sorted(summarise(runs, keys=("config", "dataset", "g_updates")), key=_order)
     report = {**header, "cpu_s": sum(r["cpu_s"] for r in runs), "load_average": os.getloadavg()[0],
               "judge": "lit-gans sample --ckpt last.ckpt --num 2500 (seed 0)", "rows": rows + reference_rows(),

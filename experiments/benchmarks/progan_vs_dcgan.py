@@ -38,23 +38,15 @@ import torch
 import yaml
 from PIL import Image
 from cli_fit import ROOT, build_model
-from stylegan2_digits import CPUBudget
+from stylegan2_digits import CPUBudget, fid
 
 from lit_gans.commands.sample import main as sample_command
 from lit_gans.commands.train_classifier import main as train_classifier
 from lit_gans.data.digits import DigitsDataModule
 from lit_gans.images import samples_to_picture
 from lit_gans.metrics.classifier import ClassifierFeatures
-from lit_gans.metrics.scores import FeatureScores
 
 CONFIGS = {"progan": "experiments/progan/digits.yaml", "dcgan": "experiments/dcgan/digits.yaml"}
-
-
-def fid(backbone: ClassifierFeatures, real: torch.Tensor, fake: torch.Tensor) -> float:
-    scores = FeatureScores(backbone, metrics=("fid",))
-    scores.update(real, real=True)
-    scores.update(fake, real=False)
-    return float(scores.compute()["fid"])
 
 
 class ImageBudget(L.Callback):

@@ -214,11 +214,8 @@ class GANModule(L.LightningModule):
             self.on_train_epoch_end()
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
-        due = self.trainer._logger_connector.should_update_logs
-        if not (due or self.host_read):
-            forget_written_step_logs(self.trainer)
         # sticky until a training step uses it (with accumulation the step runs at the window's last batch)
-        self.host_read = self.host_read or due
+        self.host_read = host_read_due(self.trainer, self.host_read)
 
     def quiet_step(self) -> bool:
         """True during a training step that logs nothing (not :attr:`host_read`): values only logged can be skipped."""
@@ -486,6 +483,16 @@ class GANModule(L.LightningModule):
             if self.trainer.world_size > 1:  # the checkpoint holds rank 0's states: every process its own noise again
                 decorrelate_rng(self.trainer.global_rank)
         self._epoch_end_pending = bool(checkpoint.get("lit_gans_epoch_end_pending", False))
+
+
+def host_read_due(trainer: L.Trainer, pending: bool) -> bool:
+    """Whether the coming batch's step reads values back from the device: one still ``pending``, or a step whose logs
+    Lightning writes (``log_every_n_steps``). On the other steps the values already written are forgotten
+    (:func:`forget_written_step_logs`), so that nothing reads them back again after the batch."""
+    due = pending or trainer._logger_connector.should_update_logs
+    if not due:
+        forget_written_step_logs(trainer)
+    return due
 
 
 def forget_written_step_logs(trainer: L.Trainer) -> None:

@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from lit_gans.compress.features import record_features
 from lit_gans.losses import feature_matching_loss
-from lit_gans.models.base import GANModule, forget_written_step_logs
+from lit_gans.models.base import GANModule, host_read_due
 
 
 class Distillation(L.LightningModule):
@@ -114,9 +114,7 @@ class Distillation(L.LightningModule):
         self.host_read = True  # the first step's values show at once
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
-        self.host_read = self.host_read or self.trainer._logger_connector.should_update_logs
-        if not self.host_read:  # else the progress bar reads the last logged values back again after every batch
-            forget_written_step_logs(self.trainer)
+        self.host_read = host_read_due(self.trainer, self.host_read)
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         self.host_read = False
